@@ -1,0 +1,67 @@
+// Dispatches `savekit COMMAND ...`: the command table, --help, and one place that turns any
+// error into `error[CODE]: message` (or JSON) and an exit status. Command modules load lazily
+// so `savekit --help` starts fast.
+import { SaveImageError } from '../errors.js';
+import { formatHelp, parseCommandArgs } from './args.js';
+import type { Command } from './command.js';
+import { type CliIo, EXIT_OK, EXIT_USAGE, print, reportError } from './io.js';
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ command: Command }>;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  info: { summary: 'header fields and layout of a save image', load: () => import('./commands/info.js') },
+  dumpxml: { summary: 'print a stored XML block byte for byte', load: () => import('./commands/dumpxml.js') },
+  cpu: { summary: 'defined CPU against the CPU QEMU started', load: () => import('./commands/cpu.js') },
+};
+
+const VERSION = '0.1.0';
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
+  const list = Object.entries(COMMANDS)
+    .map(([name, entry]) => `  ${name.padEnd(width)}${entry.summary}`)
+    .join('\n');
+  return `usage: savekit COMMAND [OPTIONS] ...
+
+Inspect and rewrite libvirt QEMU save images (virsh save, managed save, snapshots).
+
+Commands:
+${list}
+
+Run 'savekit COMMAND --help' for a command's options.
+Exit status: 0 success, 1 image or I/O error, 2 usage error.
+`;
+}
+
+/** Runs one command line (without `node savekit`); resolves to the exit status. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  const json = rest.includes('--json');
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    await print(io, mainHelp());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === '--version' || name === '-V') {
+    await print(io, `savekit ${VERSION}\n`);
+    return EXIT_OK;
+  }
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    return reportError(io, new SaveImageError('ERR_USAGE', `unknown command ${JSON.stringify(name)}; run 'savekit --help' for the list`), json);
+  }
+  try {
+    const { command } = await entry.load();
+    const args = parseCommandArgs(command.spec, rest);
+    if (args.values.help) {
+      await print(io, formatHelp(command.spec));
+      return EXIT_OK;
+    }
+    return await command.run(args, io);
+  } catch (error) {
+    return reportError(io, error, json);
+  }
+}
+

@@ -1,0 +1,7 @@
+// savekit/codec: the pure codec alone (Buffer in, Buffer out), usable without Node's fs or streams.
+export { decodeHeader, encodeHeader, encodeHeaderInto, detectByteOrder, formatName, payloadOffsetOf, type SaveImageHeader, type ByteOrder, type DecodeHeaderOptions } from './header.js';
+export { decodeRegion, XmlBlock, type DataRegion } from './blocks.js';
+export { layoutRegion, dataLenForSave, trailingBlocks, encodePrologue, type RegionLayout } from './layout.js';
+export { decodePrologue, type SaveImagePrologue } from './prologue.js';
+export { decodeSeal, withSeal, type PayloadSeal } from './seal.js';
+export { describePayloadMismatch } from './payload-signature.js';

@@ -1,0 +1,70 @@
+// The one error class of savekit. Callers branch on `code`, never on the message.
+// Codes follow FORMAT.md section 6; `offset` is absolute in the image when it applies.
+
+/** Every stable error code savekit can raise. Adding codes is fine; renaming is not. */
+export const ERROR_CODES = [
+  'ERR_TRUNCATED',
+  'ERR_PARTIAL_IMAGE',
+  'ERR_BAD_MAGIC',
+  'ERR_UNSUPPORTED_VERSION',
+  'ERR_BAD_DATA_LENGTH',
+  'ERR_BAD_COOKIE_OFFSET',
+  'ERR_XML_UNTERMINATED',
+  'ERR_BAD_XML',
+  'ERR_UNSUPPORTED_FORMAT',
+  'ERR_PAYLOAD_MISMATCH',
+  'ERR_BAD_STREAM',
+  'ERR_XML_TOO_LARGE',
+  'ERR_SEAL_MISMATCH',
+  'ERR_ABI_MISMATCH',
+  'ERR_NO_BLOCK',
+  'ERR_EXTENSIONS_PRESENT',
+  'ERR_LOCKED',
+  'ERR_RECOVERY_NEEDED',
+  'ERR_BAD_JOURNAL',
+  'ERR_NOT_SEEKABLE',
+  'ERR_IO',
+  'ERR_USAGE',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface SaveImageErrorDetails {
+  /** Absolute byte offset in the image the problem was found at. */
+  offset?: number;
+  expected?: unknown;
+  actual?: unknown;
+  cause?: unknown;
+}
+
+const brand = Symbol.for('savekit.SaveImageError');
+
+export class SaveImageError extends Error {
+  override readonly name = 'SaveImageError';
+  readonly code: ErrorCode;
+  readonly offset: number | undefined;
+  readonly expected: unknown;
+  readonly actual: unknown;
+  readonly [brand] = true;
+
+  constructor(code: ErrorCode, message: string, details: SaveImageErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.offset = details.offset;
+    this.expected = details.expected;
+    this.actual = details.actual;
+  }
+
+  /** True for a SaveImageError from any copy of this module (a brand, not instanceof). */
+  static is(value: unknown): value is SaveImageError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+}
+
+/** Wraps a Node.js system error (ENOENT, EIO, ENOSPC...) so the CLI reports it with a code. */
+export function ioError(action: string, path: string, cause: unknown): SaveImageError {
+  if (SaveImageError.is(cause)) return cause;
+  const sys = cause as NodeJS.ErrnoException;
+  const reason = sys?.code ? `${sys.code}: ${sys.message}` : String(cause);
+  return new SaveImageError('ERR_IO', `cannot ${action} ${path} (${reason})`, { cause });
+}

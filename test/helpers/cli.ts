@@ -1,0 +1,38 @@
+// Runs savekit the two ways users meet it: in-process through runCli (fast, for the bulk of
+// the cases) and as the built executable in a child process (exit codes, stdin, no traces).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PassThrough, Readable } from 'node:stream';
+import { runCli } from '../../lib/cli/run.js';
+
+export interface CliResult {
+  status: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export const SAVEKIT_BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export async function runInProcess(argv: string[], stdin: Buffer = Buffer.alloc(0), env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const status = await runCli(argv, { stdin: Readable.from([stdin], { objectMode: false }), stdout, stderr, env });
+  return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() };
+}
+
+export function runBinary(argv: string[], input?: Buffer, env: NodeJS.ProcessEnv = {}): CliResult {
+  const result = spawnSync(process.execPath, [SAVEKIT_BIN, ...argv], {
+    input: input ?? Buffer.alloc(0),
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr.toString() };
+}
+
+export function json(result: CliResult): Record<string, unknown> {
+  return JSON.parse(result.stdout.toString()) as Record<string, unknown>;
+}
