@@ -8,7 +8,6 @@ import { integerOption, type CommandSpec, type ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
 
 export interface OpenedImage extends SaveImagePrologue {
-  prologueBytes: Buffer;
   /** What to call the image in messages. */
   label: string;
   /** Payload bytes already at hand without reading further (empty for a file). */

@@ -15,6 +15,10 @@ const COMMANDS: Record<string, CommandEntry> = {
   info: { summary: 'header fields and layout of a save image', load: () => import('./commands/info.js') },
   dumpxml: { summary: 'print a stored XML block byte for byte', load: () => import('./commands/dumpxml.js') },
   cpu: { summary: 'defined CPU against the CPU QEMU started', load: () => import('./commands/cpu.js') },
+  define: { summary: 'replace the domain XML in place (crash-safe)', load: () => import('./commands/define.js') },
+  edit: { summary: 'edit the domain XML in $EDITOR, then define it', load: () => import('./commands/edit.js') },
+  set: { summary: 'change the running flag or the version in place', load: () => import('./commands/set.js') },
+  recover: { summary: 'finish or undo an interrupted in-place edit', load: () => import('./commands/recover.js') },
 };
 
 const VERSION = '0.1.0';

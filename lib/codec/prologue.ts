@@ -11,6 +11,8 @@ export interface SaveImagePrologue {
   /** Absolute offset of the payload: 92 + dataLen. */
   payloadOffset: number;
   seal: PayloadSeal | null;
+  /** The prologue exactly as stored (92 + dataLen bytes). */
+  prologueBytes: Buffer;
 }
 
 /**
@@ -22,7 +24,7 @@ export function decodePrologue(bytes: Buffer, options: DecodeHeaderOptions = {})
   const payloadOffset = payloadOffsetOf(header);
   if (bytes.length < payloadOffset) throw truncatedRegion(header, bytes.length);
   const region = decodeRegion(bytes.subarray(HEADER_BYTES, payloadOffset), header);
-  return { header, region, payloadOffset, seal: decodeSeal(header) };
+  return { header, region, payloadOffset, seal: decodeSeal(header), prologueBytes: bytes.subarray(0, payloadOffset) };
 }
 
 /** ERR_TRUNCATED for an image that ends at `endOffset`, inside the data region. */

@@ -8,8 +8,6 @@ import { type FileLike, type FilePort, nodeFiles, readAt } from './file-port.js'
 import { journalPathOf } from './side-files.js';
 
 export interface FileImage extends SaveImagePrologue {
-  /** The prologue exactly as stored (92 + dataLen bytes). */
-  prologueBytes: Buffer;
   fileSize: number;
   /** Bytes from the payload offset to the end of the file (0 when cut before it). */
   payloadLength: number;
@@ -52,7 +50,7 @@ export async function readPrologueFrom(file: FileLike, options: DecodeHeaderOpti
   const regionRead = await readAt(file, prologueBytes, HEADER_BYTES, header.dataLen, HEADER_BYTES);
   if (regionRead < header.dataLen) throw truncatedRegion(header, HEADER_BYTES + regionRead);
   const prologue = decodePrologue(prologueBytes, options);
-  return { ...prologue, prologueBytes, fileSize, payloadLength: Math.max(0, fileSize - payloadOffset) };
+  return { ...prologue, fileSize, payloadLength: Math.max(0, fileSize - payloadOffset) };
 }
 
 /** ERR_RECOVERY_NEEDED while an interrupted in-place edit's journal lies beside the image. */

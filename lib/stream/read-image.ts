@@ -9,8 +9,6 @@ import { ioError } from '../errors.js';
 import { ByteQueue } from './byte-queue.js';
 
 export interface StreamImage extends SaveImagePrologue {
-  /** The prologue exactly as read (92 + dataLen bytes). */
-  prologueBytes: Buffer;
   /** The source stream, paused at the first payload byte. Read it, pipe it, or destroy it. */
   payload: Readable;
   /** Up to 16 payload bytes that had already arrived with the prologue (may be empty). */
@@ -69,7 +67,7 @@ export function readImageStream(source: Readable, options: DecodeHeaderOptions =
       for (let i = rest.length - 1; i >= 0; i--) source.unshift(rest[i]!);
       const head = rest[0] ?? Buffer.alloc(0);
       const prologue = decodePrologue(prologueBytes, options);
-      resolve({ ...prologue, prologueBytes, payload: source, payloadHead: head.subarray(0, PAYLOAD_HEAD_BYTES) });
+      resolve({ ...prologue, payload: source, payloadHead: head.subarray(0, PAYLOAD_HEAD_BYTES) });
     };
 
     source.on('readable', onReadable);

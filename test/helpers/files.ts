@@ -31,8 +31,12 @@ export class SimulatedCrash extends Error {
 export interface FaultPlan {
   /** Stop after this many completed durable steps (writes, syncs, unlinks); Infinity: never. */
   crashAfter: number;
-  /** Or fail step N with this errno instead of crashing. */
+  /** Or fail with this errno instead of crashing. */
   errno?: string;
+  /** With errno: fail that one step only (a transient fault), not every step after it. */
+  once?: boolean;
+  /** Die at the crash point with SIGKILL (in a child process) instead of throwing. */
+  kill?: boolean;
   /** Write only half the bytes of every write (short writes). */
   shortWrites?: boolean;
 }
@@ -40,9 +44,12 @@ export interface FaultPlan {
 /** Counts durable steps and crashes (or fails with an errno) at the planned one. */
 export function faultyFiles(plan: FaultPlan): { files: FilePort; steps: () => number; log: string[] } {
   let steps = 0;
+  let failed = false;
   const log: string[] = [];
   const step = async <T>(name: string, action: () => Promise<T>): Promise<T> => {
-    if (steps >= plan.crashAfter) {
+    if (plan.once ? steps === plan.crashAfter && !failed : steps >= plan.crashAfter) {
+      failed = true;
+      if (plan.kill) process.kill(process.pid, 'SIGKILL');
       if (plan.errno) throw Object.assign(new Error(`${plan.errno}: injected at ${name}`), { code: plan.errno });
       throw new SimulatedCrash(steps);
     }
