@@ -4,6 +4,9 @@ import type { Readable, Writable } from 'node:stream';
 import { type ErrorCode, SaveImageError } from '../errors.js';
 
 export interface CliIo {
+  /** Descriptors for the commands that copy payloads with blocking reads and writes. */
+  stdinFd: number;
+  stdoutFd: number;
   stdin: Readable;
   stdout: Writable;
   stderr: Writable & { isTTY?: boolean };

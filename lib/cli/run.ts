@@ -19,6 +19,10 @@ const COMMANDS: Record<string, CommandEntry> = {
   edit: { summary: 'edit the domain XML in $EDITOR, then define it', load: () => import('./commands/edit.js') },
   set: { summary: 'change the running flag or the version in place', load: () => import('./commands/set.js') },
   recover: { summary: 'finish or undo an interrupted in-place edit', load: () => import('./commands/recover.js') },
+  rewrite: { summary: 'copy an image with a new prologue, payload untouched', load: () => import('./commands/rewrite.js') },
+  hash: { summary: 'XXH64 of the payload and the prologue', load: () => import('./commands/hash.js') },
+  seal: { summary: 'store the payload\'s length and XXH64 in the header', load: () => import('./commands/seal.js') },
+  verify: { summary: 'check the payload against its seal', load: () => import('./commands/verify.js') },
 };
 
 const VERSION = '0.1.0';

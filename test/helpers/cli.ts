@@ -20,7 +20,7 @@ export async function runInProcess(argv: string[], stdin: Buffer = Buffer.alloc(
   const err: Buffer[] = [];
   stdout.on('data', (chunk: Buffer) => out.push(chunk));
   stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const status = await runCli(argv, { stdin: Readable.from([stdin], { objectMode: false }), stdout, stderr, env });
+  const status = await runCli(argv, { stdinFd: -1, stdoutFd: -1, stdin: Readable.from([stdin], { objectMode: false }), stdout, stderr, env });
   return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() };
 }
 
@@ -35,4 +35,22 @@ export function runBinary(argv: string[], input?: Buffer, env: NodeJS.ProcessEnv
 
 export function json(result: CliResult): Record<string, unknown> {
   return JSON.parse(result.stdout.toString()) as Record<string, unknown>;
+}
+
+/** Runs the executable feeding stdin chunk by chunk (each write flushed before the next). */
+export async function runBinaryFed(argv: string[], chunks: Buffer[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [SAVEKIT_BIN, ...argv], { env: { ...process.env, ...env } });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin.on('error', () => undefined); // the child may stop reading early (EPIPE)
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  for (const chunk of chunks) {
+    if (!child.stdin.write(chunk)) await new Promise((resolve) => child.stdin.once('drain', resolve));
+  }
+  child.stdin.end();
+  const status = await exited;
+  return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() };
 }

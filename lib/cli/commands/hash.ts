@@ -1,0 +1,57 @@
+// savekit hash IMAGE|-: XXH64 of the payload and of the prologue, as `xxhsum -H1` prints them.
+import { hashImage } from '../../pipe/hash-image.js';
+import { FdSource } from '../../pipe/fd-source.js';
+import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, integerOption } from '../args.js';
+import type { Command } from '../command.js';
+import { openInput } from '../fd-args.js';
+import { print, printJson } from '../io.js';
+import { createProgress } from '../progress.js';
+
+const spec: CommandSpec = {
+  name: 'hash',
+  summary: 'XXH64 of the payload and of the prologue (equal to xxhsum -H1 of the same bytes).',
+  usage: 'savekit hash IMAGE|- [--json] [--quiet]',
+  help: `JSON keys: algorithm ("xxh64"), payloadOffset, payloadLength, payload, prologue.
+
+  --quiet, -q          no progress bar (shown only when stderr is a terminal)
+${COMMON_HELP}`,
+  options: { ...COMMON_OPTIONS, quiet: { type: 'boolean', short: 'q' } },
+  positionals: { min: 1, max: 1 },
+};
+
+export const command: Command = {
+  spec,
+  async run({ values, positionals }, io) {
+    const input = await openInput(io, positionals[0]!);
+    const progress = createProgress(io, values);
+    try {
+      const maxDataLen = integerOption(spec, values, 'max-data-len');
+      const digest = await hashImage(
+        new FdSource(input.fd),
+        { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) },
+        (_image, total) => progress.start(total),
+        (bytes) => progress.update(bytes),
+      );
+      progress.stop();
+      const result = {
+        algorithm: 'xxh64',
+        payloadOffset: digest.image.payloadOffset,
+        payloadLength: digest.payloadLength,
+        payload: digest.payload,
+        prologue: digest.prologue,
+      };
+      if (values.json) await printJson(io, result);
+      else {
+        await print(
+          io,
+          `${result.payload}  payload  (${result.payloadLength} bytes at offset ${result.payloadOffset})\n` +
+            `${result.prologue}  prologue (${result.payloadOffset} bytes at offset 0)\n`,
+        );
+      }
+      return 0;
+    } finally {
+      progress.stop();
+      input.close();
+    }
+  },
+};

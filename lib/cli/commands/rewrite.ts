@@ -1,0 +1,121 @@
+// savekit rewrite [IN|-] [OUT|-]: copy an image with a new prologue, the payload passing
+// through byte for byte at pipe speed (stdin to stdout: `ssh host cat img | savekit rewrite ...`).
+import { readFile } from 'node:fs/promises';
+import { planRewrite } from '../../edit/plan.js';
+import { ioError, SaveImageError } from '../../errors.js';
+import { FdSource } from '../../pipe/fd-source.js';
+import { rewriteImage } from '../../pipe/rewrite.js';
+import { COMMON_OPTIONS, type CommandSpec, integerOption, usageError } from '../args.js';
+import type { Command } from '../command.js';
+import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
+import { type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { printJson } from '../io.js';
+import { createProgress } from '../progress.js';
+
+const spec: CommandSpec = {
+  name: 'rewrite',
+  summary: 'Copy a save image with a new prologue (XML, flags, version, slack, seal); the payload passes through untouched.',
+  usage: 'savekit rewrite [--xml FILE] [--running | --paused] [--version 2|3] [--slack BYTES] [--seal] [IN|-] [OUT|-]',
+  help: `IN and OUT default to - (stdin, stdout). dataLen grows or shrinks to fit the blocks plus
+the slack. To a file, the prologue is written under the LibvirtQemudPart magic and the
+LibvirtQemudSave magic only after the last payload byte is written and synced: a failed or
+cut copy is an image libvirt refuses, never a silently short one. Memory stays flat.
+
+Options:
+  --xml FILE           new domain XML (checked like savekit define)
+${RUN_STATE_HELP}
+  --version 2|3        write version 2 (libvirt) or 3 (savekit's block sequence)
+  --drop-extensions    allow 3 -> 2 to drop blocks other than the XML and cookie
+  --slack BYTES        NUL bytes after the blocks (default 65536, as libvirt)
+  --seal               store the payload's XXH64 and length in the header (OUT a file,
+                       or an IN already sealed, whose seal is then carried over)
+  --force              skip the ABI check of --xml
+  --quiet              no progress bar (shown only when stderr is a terminal)
+  --json               print a summary as JSON (OUT must be a file)
+  --allow-partial      read an IN whose magic is LibvirtQemudPart
+  --max-data-len BYTES refuse an input data region larger than this (default 67108864)
+  -h, --help           show this help
+
+Exit status: 0 success, 1 image or I/O error (ERR_TRUNCATED for a cut input), 2 usage error.
+A reader that closes stdout early ends the copy quietly.`,
+  options: {
+    ...COMMON_OPTIONS,
+    ...RUN_STATE_OPTIONS,
+    xml: { type: 'string' },
+    version: { type: 'string' },
+    'drop-extensions': { type: 'boolean' },
+    slack: { type: 'string' },
+    seal: { type: 'boolean' },
+    force: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  positionals: { min: 0, max: 2 },
+};
+
+export const command: Command = {
+  spec,
+  async run({ values, positionals }, io) {
+    const [inArg = '-', outArg = '-'] = positionals;
+    const wasRunning = wasRunningOption(spec, values);
+    const version = values.version === undefined ? undefined : Number(values.version);
+    if (version !== undefined && version !== 2 && version !== 3) throw usageError(spec, `--version takes 2 or 3, not ${JSON.stringify(values.version)}`);
+    if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the image)');
+    const slack = integerOption(spec, values, 'slack');
+    const maxDataLen = integerOption(spec, values, 'max-data-len');
+    const xml = typeof values.xml === 'string' ? await readFile(values.xml).catch((error: unknown) => Promise.reject(ioError('read', String(values.xml), error))) : undefined;
+    const input = await openInput(io, inArg);
+    let output: OpenedFd | null = null;
+    const progress = createProgress(io, values);
+    try {
+      const result = await rewriteImage({
+        source: new FdSource(input.fd),
+        openOutput: () => (output = openOutput(io, outArg, input)).fd,
+        readOptions: { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) },
+        plan: (image) =>
+          planRewrite(image, {
+            ...(xml ? { xml } : {}),
+            ...(wasRunning === undefined ? {} : { wasRunning }),
+            ...(version === undefined ? {} : { version }),
+            ...(slack === undefined ? {} : { slack }),
+            dropExtensions: values['drop-extensions'] === true,
+            force: values.force === true,
+          }),
+        seal: values.seal === true,
+        onStart: (_image, total) => progress.start(total),
+        onProgress: (bytes) => progress.update(bytes),
+      });
+      progress.stop();
+      if (values.json) {
+        await printJson(io, {
+          payloadOffset: result.after.payloadOffset,
+          payloadLength: result.payloadLength,
+          dataLen: result.after.header.dataLen,
+          version: result.after.header.version,
+          wasRunning: result.after.header.wasRunning !== 0,
+          sealed: result.seal !== null,
+          seal: result.seal,
+          streamEnd: result.streamEnd?.kind ?? null,
+        });
+      }
+      return 0;
+    } catch (error) {
+      progress.stop();
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+      throw explainPartialOutput(error, (output as OpenedFd | null)?.label ?? null);
+    } finally {
+      (output as OpenedFd | null)?.close();
+      input.close();
+    }
+  },
+};
+
+/** A failure after OUT was created leaves it under the Part magic: say so. */
+function explainPartialOutput(error: unknown, label: string | null): unknown {
+  if (label === null || label === 'stdout') return error;
+  const known = SaveImageError.is(error) ? error : ioError('copy to', label, error);
+  return new SaveImageError(known.code, `${known.message}\n${label} is left incomplete, under the LibvirtQemudPart magic: libvirt will not restore it`, {
+    ...(known.offset === undefined ? {} : { offset: known.offset }),
+    cause: error,
+  });
+}
+

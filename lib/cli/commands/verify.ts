@@ -1,0 +1,51 @@
+// savekit verify IMAGE|-: does the payload still match the seal in the header?
+import { FdSource } from '../../pipe/fd-source.js';
+import { hashImage } from '../../pipe/hash-image.js';
+import { assertSealHolds } from '../../pipe/rewrite.js';
+import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, integerOption } from '../args.js';
+import type { Command } from '../command.js';
+import { openInput } from '../fd-args.js';
+import { print, printJson } from '../io.js';
+import { createProgress } from '../progress.js';
+
+const spec: CommandSpec = {
+  name: 'verify',
+  summary: 'Check the payload of a sealed image against its seal (length and XXH64).',
+  usage: 'savekit verify IMAGE|- [--json] [--quiet]',
+  help: `Exit 0 when the payload matches the seal, and also for an unsealed image (said plainly:
+"sealed": false); 1 with ERR_SEAL_MISMATCH (changed or grown) or ERR_TRUNCATED (cut).
+Seal an image with 'savekit seal IMAGE' or 'savekit rewrite --seal'.
+
+  --quiet, -q          no progress bar (shown only when stderr is a terminal)
+${COMMON_HELP}`,
+  options: { ...COMMON_OPTIONS, quiet: { type: 'boolean', short: 'q' } },
+  positionals: { min: 1, max: 1 },
+};
+
+export const command: Command = {
+  spec,
+  async run({ values, positionals }, io) {
+    const input = await openInput(io, positionals[0]!);
+    const progress = createProgress(io, values);
+    try {
+      const maxDataLen = integerOption(spec, values, 'max-data-len');
+      const source = new FdSource(input.fd);
+      const options = { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) };
+      const digest = await hashImage(source, options, (image, total) => image.seal && progress.start(total), (bytes) => progress.update(bytes));
+      progress.stop();
+      const seal = digest.image.seal;
+      if (seal === null) {
+        if (values.json) await printJson(io, { sealed: false, ok: null });
+        else await print(io, `${input.label}: not sealed: there is no seal to verify (savekit seal adds one)\n`);
+        return 0;
+      }
+      assertSealHolds(seal, digest.image.payloadOffset, digest.payloadLength, digest.payload);
+      if (values.json) await printJson(io, { sealed: true, ok: true, payloadLength: digest.payloadLength, digest: digest.payload });
+      else await print(io, `${input.label}: payload matches its seal (xxh64 ${digest.payload}, ${digest.payloadLength} bytes)\n`);
+      return 0;
+    } finally {
+      progress.stop();
+      input.close();
+    }
+  },
+};

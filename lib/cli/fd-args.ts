@@ -1,0 +1,48 @@
+// IN and OUT arguments of the copying commands as file descriptors: a path, or - for stdin and
+// stdout. Opened here, closed by the caller through `close()`.
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { ioError, SaveImageError } from '../errors.js';
+import { assertNoJournal } from '../file/open.js';
+import type { CliIo } from './io.js';
+
+export interface OpenedFd {
+  fd: number;
+  label: string;
+  close(): void;
+}
+
+export async function openInput(io: CliIo, argument: string): Promise<OpenedFd> {
+  if (argument === '-') return { fd: io.stdinFd, label: 'stdin', close() {} };
+  await assertNoJournal(argument);
+  let fd: number;
+  try {
+    fd = openSync(argument, 'r');
+  } catch (error) {
+    throw ioError('open', argument, error);
+  }
+  return { fd, label: argument, close: () => closeSync(fd) };
+}
+
+/** Opens OUT for writing (created or truncated), refusing to overwrite the input itself. */
+export function openOutput(io: CliIo, argument: string, input: OpenedFd): OpenedFd {
+  if (argument === '-') return { fd: io.stdoutFd, label: 'stdout', close() {} };
+  const inputStat = fstatSync(input.fd);
+  let fd: number;
+  try {
+    fd = openSync(argument, 'a+'); // opened without truncating, so the check below comes first
+  } catch (error) {
+    throw ioError('create', argument, error);
+  }
+  const outputStat = fstatSync(fd);
+  if (inputStat.isFile() && inputStat.dev === outputStat.dev && inputStat.ino === outputStat.ino) {
+    closeSync(fd);
+    throw new SaveImageError('ERR_USAGE', `${argument} is the input itself: write to another file (savekit define and set edit in place)`);
+  }
+  closeSync(fd);
+  try {
+    fd = openSync(argument, 'w');
+  } catch (error) {
+    throw ioError('create', argument, error);
+  }
+  return { fd, label: argument, close: () => closeSync(fd) };
+}

@@ -1,0 +1,61 @@
+// A progress bar on stderr for long payload work (rewrite, hash, verify), like pv: bytes, rate
+// and ETA when the size is known, bytes and rate otherwise. Only when stderr is a terminal, and
+// never with --quiet or --json. Drawn by cli-progress, whose synchronous update redraws from
+// inside savekit's blocking copy loop.
+import cliProgress from 'cli-progress';
+import type { ParsedValues } from './args.js';
+import type { CliIo } from './io.js';
+
+export interface Progress {
+  start(totalBytes: number | null): void;
+  update(bytes: number): void;
+  stop(): void;
+}
+
+const NO_PROGRESS: Progress = { start() {}, update() {}, stop() {} };
+
+export function createProgress(io: CliIo, values: ParsedValues): Progress {
+  if (!io.stderr.isTTY || values.quiet || values.json) return NO_PROGRESS;
+  let bar: cliProgress.SingleBar | null = null;
+  let started = 0;
+  let known = false;
+  const payload = (bytes: number): Record<string, string> => {
+    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+    return { done: formatBytes(bytes), rate: `${formatBytes(bytes / seconds)}/s` };
+  };
+  return {
+    start(totalBytes) {
+      known = totalBytes !== null && totalBytes > 0;
+      started = Date.now();
+      bar = new cliProgress.SingleBar(
+        {
+          stream: io.stderr,
+          format: known ? '{bar} {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted}' : '{done} | {rate}',
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(known ? totalBytes! : 1, 0, { ...payload(0), size: known ? formatBytes(totalBytes!) : '' });
+    },
+    update(bytes) {
+      bar?.update(known ? bytes : 0, payload(bytes));
+    },
+    stop() {
+      bar?.stop();
+      bar = null;
+    },
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

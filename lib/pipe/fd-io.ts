@@ -1,0 +1,61 @@
+// Synchronous reads and writes on raw file descriptors: the hot loop of savekit. A blocking
+// readSync/writeSync pair beats Node streams on pipes by avoiding a thread-pool hop per chunk
+// (ARCHITECTURE.md, hot path 9; bench/RESULTS.md). Descriptors inherited in non-blocking mode
+// answer EAGAIN: wait a millisecond and try again rather than spin.
+import { fstatSync, readSync, writeSync } from 'node:fs';
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+function waitBriefly(): void {
+  Atomics.wait(pause, 0, 0, 1);
+}
+
+/** Reads up to `length` bytes into `buffer` at `offset`; 0 at end of input. */
+export function readSome(fd: number, buffer: Buffer, offset: number, length: number, position: number | null): number {
+  for (;;) {
+    try {
+      return readSync(fd, buffer, offset, length, position);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      waitBriefly();
+    }
+  }
+}
+
+/** Fills `buffer` from `offset` as far as the input allows; returns the bytes read. */
+export function readFully(fd: number, buffer: Buffer, offset: number, length: number, position: number | null): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSome(fd, buffer, offset + done, length - done, position === null ? null : position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** Writes all of `bytes` (at `position`, or at the current offset when null). */
+export function writeAll(fd: number, bytes: Uint8Array, position: number | null): void {
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done, position === null ? null : position + done);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      waitBriefly();
+    }
+  }
+}
+
+/** Regular files can be read at positions and written back at offset 0; pipes cannot. */
+export function isRegularFile(fd: number): boolean {
+  return fstatSync(fd).isFile();
+}
+
+/**
+ * A page-aligned view of `size` bytes. Reads into a buffer 1 to 31 bytes past a page boundary
+ * run about four times slower on x86; glibc places large chunks 16 bytes past a page, so the
+ * view starts 4080 bytes in (measured: bench/RESULTS.md, "buffer alignment").
+ */
+export function alignedBuffer(size: number): Buffer {
+  return Buffer.allocUnsafeSlow(size + 4096).subarray(4080, 4080 + size);
+}

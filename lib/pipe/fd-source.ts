@@ -1,0 +1,77 @@
+// Reading an image from a file descriptor: exactly the prologue, then the payload in
+// page-aligned chunks. Two chunk buffers alternate, so at the end of input the last two chunks
+// are still intact for the stream-end check.
+import { fstatSync } from 'node:fs';
+import { HEADER_BYTES } from '../constants.js';
+import { decodeHeader, type DecodeHeaderOptions, payloadOffsetOf } from '../codec/header.js';
+import { decodePrologue, type SaveImagePrologue, truncatedRegion } from '../codec/prologue.js';
+import { alignedBuffer, readFully, readSome } from './fd-io.js';
+import { growPipe } from './pipe-size.js';
+
+/** Payload chunk size (measured: bench/RESULTS.md). */
+export const CHUNK_BYTES = 1024 * 1024;
+
+export class FdSource {
+  readonly fd: number;
+  /** A regular file: reads are positioned and the size is known. */
+  readonly seekable: boolean;
+  /** Bytes in the file, or null for a pipe. */
+  readonly size: number | null;
+  #position = 0;
+  #buffers: [Buffer, Buffer];
+  #turn = 0;
+  #last: Buffer | null = null;
+  #beforeLast: Buffer | null = null;
+
+  /** `growPipe: false` keeps a pipe at its size (to measure what growing it gains). */
+  constructor(fd: number, options: { chunkBytes?: number; growPipe?: boolean } = {}) {
+    const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
+    const stat = fstatSync(fd);
+    this.fd = fd;
+    this.seekable = stat.isFile();
+    this.size = this.seekable ? stat.size : null;
+    this.#buffers = [alignedBuffer(chunkBytes), alignedBuffer(chunkBytes)];
+    if (!this.seekable && options.growPipe !== false) growPipe(fd);
+  }
+
+  /** Bytes consumed so far. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Reads exactly the prologue: the 92-byte header, then dataLen bytes. */
+  readPrologue(options: DecodeHeaderOptions): SaveImagePrologue {
+    const head = Buffer.alloc(HEADER_BYTES);
+    const got = this.#read(head, 0, HEADER_BYTES, true);
+    const header = decodeHeader(head.subarray(0, got), options);
+    const prologue = Buffer.allocUnsafe(payloadOffsetOf(header));
+    head.copy(prologue);
+    const region = this.#read(prologue, HEADER_BYTES, header.dataLen, true);
+    if (region < header.dataLen) throw truncatedRegion(header, HEADER_BYTES + region);
+    return decodePrologue(prologue, options);
+  }
+
+  /** The next payload chunk (a view, valid until the call after next), or null at the end. */
+  next(): Buffer | null {
+    const buffer = this.#buffers[this.#turn]!;
+    this.#turn ^= 1;
+    const n = this.#read(buffer, 0, buffer.length, false);
+    if (n === 0) return null;
+    this.#beforeLast = this.#last;
+    this.#last = buffer.subarray(0, n);
+    return this.#last;
+  }
+
+  /** The last bytes read, up to two chunks (views; valid once next() has returned null). */
+  tail(): Buffer {
+    const parts = [this.#beforeLast, this.#last].filter((part): part is Buffer => part !== null);
+    return Buffer.concat(parts);
+  }
+
+  #read(target: Buffer, offset: number, length: number, exactly: boolean): number {
+    const position = this.seekable ? this.#position : null;
+    const n = exactly ? readFully(this.fd, target, offset, length, position) : readSome(this.fd, target, offset, length, position);
+    this.#position += n;
+    return n;
+  }
+}
