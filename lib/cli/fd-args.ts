@@ -46,3 +46,8 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
   }
   return { fd, label: argument, close: () => closeSync(fd) };
 }
+
+/** Pipes are grown to 1 MiB unless SAVEKIT_NO_GROW_PIPES=1 (to compare, or to rule it out). */
+export function growPipes(io: CliIo): boolean {
+  return io.env.SAVEKIT_NO_GROW_PIPES !== '1';
+}

@@ -18,7 +18,7 @@ export class FdSource {
   /** Bytes in the file, or null for a pipe. */
   readonly size: number | null;
   #position = 0;
-  #buffers: [Buffer, Buffer];
+  #buffers: Buffer[];
   #turn = 0;
   #last: Buffer | null = null;
   #beforeLast: Buffer | null = null;
@@ -51,12 +51,27 @@ export class FdSource {
     return decodePrologue(prologue, options);
   }
 
+  /**
+   * Reads the payload into these buffers from now on, in turn (a ring shared with a hashing
+   * thread). At least two, so the last two chunks stay intact at the end of input.
+   */
+  useBuffers(buffers: Buffer[]): void {
+    if (buffers.length < 2) throw new RangeError('at least two buffers');
+    this.#buffers = buffers;
+    this.#turn = 0;
+  }
+
+  /** The index of the buffer the next chunk will be read into. */
+  get nextBufferIndex(): number {
+    return this.#turn;
+  }
+
   /** The next payload chunk (a view, valid until the call after next), or null at the end. */
   next(): Buffer | null {
     const buffer = this.#buffers[this.#turn]!;
-    this.#turn ^= 1;
     const n = this.#read(buffer, 0, buffer.length, false);
-    if (n === 0) return null;
+    if (n === 0) return null; // the turn stays: nothing was put in this buffer
+    this.#turn = (this.#turn + 1) % this.#buffers.length;
     this.#beforeLast = this.#last;
     this.#last = buffer.subarray(0, n);
     return this.#last;

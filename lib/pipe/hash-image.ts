@@ -2,27 +2,43 @@
 // would print for each part.
 import type { DecodeHeaderOptions } from '../codec/header.js';
 import type { SaveImagePrologue } from '../codec/prologue.js';
-import { createXxh64, xxh64Hex } from '../hash.js';
+import { xxh64Hex } from '../hash.js';
 import type { FdSource } from './fd-source.js';
+import { createPayloadHasher } from './payload-hasher.js';
 import { pumpPayload } from './pump.js';
 
-export interface ImageDigest {
-  image: SaveImagePrologue;
-  prologue: string;
+export interface PayloadDigest {
   payload: string;
   payloadLength: number;
 }
 
-export async function hashImage(
-  source: FdSource,
-  options: DecodeHeaderOptions = {},
-  onStart?: (image: SaveImagePrologue, payloadLength: number | null) => void,
-  onProgress?: (bytes: number) => void,
-): Promise<ImageDigest> {
+export interface ImageDigest extends PayloadDigest {
+  image: SaveImagePrologue;
+  prologue: string;
+}
+
+export interface HashProgress {
+  onStart?: (payloadLength: number | null) => void;
+  onProgress?: (bytes: number) => void;
+}
+
+/** Reads the prologue, then hashes both parts. */
+export async function hashImage(source: FdSource, options: DecodeHeaderOptions = {}, progress: HashProgress = {}): Promise<ImageDigest> {
   const image = source.readPrologue(options);
   const prologue = await xxh64Hex(image.prologueBytes);
-  const hasher = await createXxh64();
-  onStart?.(image, source.size === null ? (image.seal?.payloadLength ?? null) : source.size - image.payloadOffset);
-  const payloadLength = pumpPayload(source, { hasher, onProgress: onProgress ?? null });
-  return { image, prologue, payload: hasher.digestHex(), payloadLength };
+  return { image, prologue, ...(await hashPayload(source, image, progress)) };
+}
+
+/** Hashes the rest of `source`, whose prologue `image` was just read from it. */
+export async function hashPayload(source: FdSource, image: SaveImagePrologue, progress: HashProgress = {}): Promise<PayloadDigest> {
+  const expected = source.size === null ? (image.seal?.payloadLength ?? null) : source.size - image.payloadOffset;
+  const hasher = await createPayloadHasher(source, expected);
+  progress.onStart?.(expected);
+  try {
+    const payloadLength = await pumpPayload(source, { hasher, onProgress: progress.onProgress ?? null });
+    return { payload: await hasher.digestHex(source), payloadLength };
+  } catch (error) {
+    await hasher.abort();
+    throw error;
+  }
 }

@@ -9,9 +9,9 @@ import { decodePrologue, type SaveImagePrologue } from '../codec/prologue.js';
 import { describeStreamEnd, type StreamEnd } from '../codec/qemu/stream-end.js';
 import { decodeSeal, type PayloadSeal, withSeal } from '../codec/seal.js';
 import { SaveImageError } from '../errors.js';
-import { createXxh64 } from '../hash.js';
 import { isRegularFile, writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
+import { createPayloadHasher } from './payload-hasher.js';
 import { growPipe } from './pipe-size.js';
 import { pumpPayload } from './pump.js';
 
@@ -53,13 +53,21 @@ export async function rewriteImage(params: RewriteParams): Promise<RewriteResult
   if (params.seal && !toFile && before.seal === null) {
     throw new SaveImageError('ERR_NOT_SEEKABLE', 'rewrite --seal to a pipe needs an input that is already sealed: the seal goes in the header, written before the payload is known (write to a file, or seal the input first)');
   }
-  const hasher = params.seal || before.seal ? await createXxh64() : null;
   const payloadOffset = before.payloadOffset;
-  params.onStart?.(before, source.size === null ? (before.seal?.payloadLength ?? null) : source.size - payloadOffset);
+  const expected = source.size === null ? (before.seal?.payloadLength ?? null) : source.size - payloadOffset;
+  const hasher = params.seal || before.seal ? await createPayloadHasher(source, expected) : null;
+  params.onStart?.(before, expected);
 
-  writeAll(outputFd, toFile ? withPartMagic(prologue) : prologue, null);
-  const payloadLength = pumpPayload(source, { hasher, outputFd, onProgress: params.onProgress ?? null });
-  const digest = hasher?.digestHex() ?? null;
+  let payloadLength: number;
+  let digest: string | null;
+  try {
+    writeAll(outputFd, toFile ? withPartMagic(prologue) : prologue, null);
+    payloadLength = await pumpPayload(source, { hasher, outputFd, overlapWriteback: toFile, onProgress: params.onProgress ?? null });
+    digest = hasher ? await hasher.digestHex(source) : null;
+  } catch (error) {
+    await hasher?.abort();
+    throw error;
+  }
 
   if (before.seal) assertSealHolds(before.seal, payloadOffset, payloadLength, digest!);
   if (payloadLength === 0) {

@@ -1,7 +1,7 @@
 // Well-formedness and a small element tree over saxes, a strict non-validating XML parser.
 // saxes never reads a DTD's entities: an entity bomb or an external entity is an undefined
 // entity (an error), never an expansion or a fetch, so time and memory stay linear in the input.
-import { SaxesParser } from 'saxes';
+import { createSaxesParser } from './saxes.js';
 import { SaveImageError } from '../errors.js';
 
 export interface XmlElement {
@@ -20,7 +20,7 @@ export interface XmlSource {
 
 /** Parses a whole document into a tree, or throws ERR_BAD_XML naming the block, offset and line. */
 export function parseXml(text: string, source: XmlSource): XmlElement {
-  const parser = new SaxesParser({ position: true });
+  const parser = createSaxesParser({ position: true });
   const stack: XmlElement[] = [];
   let root: XmlElement | null = null;
   parser.on('opentag', (tag) => {

@@ -1,14 +1,14 @@
 // Hides secrets in stored XML the way `virsh save-image-dumpxml` does without --security-info
 // (libvirt omits `passwd` attributes unless VIR_DOMAIN_XML_SECURE). The stored text is kept
 // byte for byte otherwise, so the parser locates each attribute and only that span is cut.
-import { SaxesParser } from 'saxes';
+import { createSaxesParser } from './saxes.js';
 
 const SECRET_ATTRIBUTES = new Set(['passwd']);
 
 /** The text with every secret attribute removed; text that does not parse is returned as is. */
 export function redactSecrets(text: string): string {
   const cuts: Array<[number, number]> = [];
-  const parser = new SaxesParser({ position: true });
+  const parser = createSaxesParser({ position: true });
   parser.on('attribute', (attribute) => {
     if (SECRET_ATTRIBUTES.has(attribute.name)) cuts.push(attributeSpan(text, parser.position));
   });

@@ -169,6 +169,18 @@ test('hash equals xxhsum -H1 of the same bytes on every genuine sample', () => {
   }
 });
 
+test('a payload large enough for the hashing thread gives the same digest from a file and a pipe', async () => {
+  const path = join(tempDir(), 'large.save');
+  const bytes = syntheticImageBuffer({ ramBytes: 80 * 1024 * 1024 });
+  writeFileSync(path, bytes);
+  const expected = await payloadHash(bytes);
+  assert.is(json(runBinary(['hash', '--json', path])).payload, expected);
+  assert.is(json(runBinary(['hash', '--json', '-'], bytes)).payload, expected);
+  const out = join(tempDir(), 'sealed.save');
+  assert.is(runBinary(['rewrite', '--seal', path, out]).status, 0);
+  assert.is((decodePrologue(readFileSync(out).subarray(0, 200_000)).seal ?? { digest: '' }).digest, expected);
+});
+
 test('seal then verify; a define keeps it verifiable', () => {
   const path = copySample('libvirt-11.3/zstd.save');
   assert.is(runBinary(['seal', path]).status, 0);

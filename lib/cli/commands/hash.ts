@@ -3,7 +3,7 @@ import { hashImage } from '../../pipe/hash-image.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, integerOption } from '../args.js';
 import type { Command } from '../command.js';
-import { openInput } from '../fd-args.js';
+import { growPipes, openInput } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -27,10 +27,9 @@ export const command: Command = {
     try {
       const maxDataLen = integerOption(spec, values, 'max-data-len');
       const digest = await hashImage(
-        new FdSource(input.fd),
+        new FdSource(input.fd, { growPipe: growPipes(io) }),
         { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) },
-        (_image, total) => progress.start(total),
-        (bytes) => progress.update(bytes),
+        { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) },
       );
       progress.stop();
       const result = {

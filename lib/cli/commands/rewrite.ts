@@ -8,7 +8,7 @@ import { rewriteImage } from '../../pipe/rewrite.js';
 import { COMMON_OPTIONS, type CommandSpec, integerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
-import { type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -68,7 +68,7 @@ export const command: Command = {
     const progress = createProgress(io, values);
     try {
       const result = await rewriteImage({
-        source: new FdSource(input.fd),
+        source: new FdSource(input.fd, { growPipe: growPipes(io) }),
         openOutput: () => (output = openOutput(io, outArg, input)).fd,
         readOptions: { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) },
         plan: (image) =>
@@ -81,6 +81,7 @@ export const command: Command = {
             force: values.force === true,
           }),
         seal: values.seal === true,
+        growPipe: growPipes(io),
         onStart: (_image, total) => progress.start(total),
         onProgress: (bytes) => progress.update(bytes),
       });

@@ -7,7 +7,7 @@ import { FdSource } from '../../pipe/fd-source.js';
 import { hashImage } from '../../pipe/hash-image.js';
 import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { openInput } from '../fd-args.js';
+import { growPipes, openInput } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -41,7 +41,7 @@ export const command: Command = {
     const progress = createProgress(io, values);
     let digest;
     try {
-      digest = await hashImage(new FdSource(input.fd), {}, (_image, total) => progress.start(total), (bytes) => progress.update(bytes));
+      digest = await hashImage(new FdSource(input.fd, { growPipe: growPipes(io) }), {}, { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) });
     } finally {
       progress.stop();
       input.close();

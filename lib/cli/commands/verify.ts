@@ -1,10 +1,10 @@
 // savekit verify IMAGE|-: does the payload still match the seal in the header?
 import { FdSource } from '../../pipe/fd-source.js';
-import { hashImage } from '../../pipe/hash-image.js';
+import { hashPayload } from '../../pipe/hash-image.js';
 import { assertSealHolds } from '../../pipe/rewrite.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, integerOption } from '../args.js';
 import type { Command } from '../command.js';
-import { openInput } from '../fd-args.js';
+import { growPipes, openInput } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { createProgress } from '../progress.js';
 
@@ -29,17 +29,18 @@ export const command: Command = {
     const progress = createProgress(io, values);
     try {
       const maxDataLen = integerOption(spec, values, 'max-data-len');
-      const source = new FdSource(input.fd);
+      const source = new FdSource(input.fd, { growPipe: growPipes(io) });
       const options = { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) };
-      const digest = await hashImage(source, options, (image, total) => image.seal && progress.start(total), (bytes) => progress.update(bytes));
-      progress.stop();
-      const seal = digest.image.seal;
+      const image = source.readPrologue(options);
+      const seal = image.seal;
       if (seal === null) {
         if (values.json) await printJson(io, { sealed: false, ok: null });
         else await print(io, `${input.label}: not sealed: there is no seal to verify (savekit seal adds one)\n`);
         return 0;
       }
-      assertSealHolds(seal, digest.image.payloadOffset, digest.payloadLength, digest.payload);
+      const digest = await hashPayload(source, image, { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) });
+      progress.stop();
+      assertSealHolds(seal, image.payloadOffset, digest.payloadLength, digest.payload);
       if (values.json) await printJson(io, { sealed: true, ok: true, payloadLength: digest.payloadLength, digest: digest.payload });
       else await print(io, `${input.label}: payload matches its seal (xxh64 ${digest.payload}, ${digest.payloadLength} bytes)\n`);
       return 0;

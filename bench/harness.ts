@@ -1,0 +1,81 @@
+// Whole-process timing for the throughput benchmarks: each command runs in bash, several
+// times, interleaved with its baselines so the machine's drift hits all alike; the median
+// counts. GB/s figures from one process each are more honest here than benny's ops/s.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
+
+export const SAVEKIT = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+export const BENCH_DIR = join(tmpdir(), 'savekit-bench');
+mkdirSync(BENCH_DIR, { recursive: true });
+
+export interface Case {
+  name: string;
+  command: string;
+}
+
+export interface Timing {
+  name: string;
+  seconds: number;
+  runs: number[];
+}
+
+export function requireCommands(...names: string[]): void {
+  for (const name of names) {
+    if (spawnSync('bash', ['-c', `command -v ${name}`]).status !== 0) throw new Error(`${name} is needed (apt-get install ${name === 'xxhsum' ? 'xxhash' : name})`);
+  }
+}
+
+function run(command: string): number {
+  const started = process.hrtime.bigint();
+  const result = spawnSync('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`failed (${result.status}): ${command}\n${result.stderr}`);
+  return seconds;
+}
+
+/** Runs every case `rounds` times, round-robin; returns the median seconds of each. */
+export function timeCases(cases: Case[], rounds = 5, before?: () => void): Timing[] {
+  const runs = cases.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    cases.forEach((c, i) => {
+      before?.();
+      runs[i]!.push(run(c.command));
+    });
+  }
+  return cases.map((c, i) => ({ name: c.name, seconds: median(runs[i]!), runs: runs[i]! }));
+}
+
+/** Peak resident set size of one command (GNU time), in MiB. */
+export function peakRssMiB(command: string): number {
+  requireCommands('/usr/bin/time');
+  const result = spawnSync('bash', ['-c', `/usr/bin/time -f '%M' ${command} 2>&1 >/dev/null | tail -n 1`]);
+  return Number(result.stdout.toString().trim()) / 1024;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A synthetic image of about `bytes`, made once and kept in the bench folder. */
+export function syntheticImageOf(bytes: number): string {
+  const path = join(BENCH_DIR, `synthetic-${bytes}.save`);
+  const ramBytes = Math.floor((bytes - 200_000) / 4104) * 4096;
+  if (!existsSync(path) || Math.abs(statSync(path).size - bytes) > 1_000_000) {
+    console.log(`writing ${path} ...`);
+    writeSyntheticImage(path, { ramBytes, zeroPageEvery: 0 });
+  }
+  run(`cat ${path} > /dev/null`); // into the page cache
+  return path;
+}
+
+export function table(title: string, timings: Timing[], bytes: number, baseline: string): string {
+  const base = timings.find((t) => t.name === baseline)!;
+  const rows = timings.map((t) => `| ${t.name.replaceAll('|', '\\|')} | ${t.seconds.toFixed(3)} s | ${(bytes / t.seconds / 1e9).toFixed(2)} GB/s | ${(base.seconds / t.seconds).toFixed(2)} |`);
+  return [`### ${title}`, '', `| command | median | throughput | ratio to ${baseline.replaceAll('|', '\\|')} |`, '|---|---|---|---|', ...rows, ''].join('\n');
+}

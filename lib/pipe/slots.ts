@@ -1,0 +1,36 @@
+// Shared memory between the reading thread and the hashing worker (ParallelHasher): a ring of
+// page-aligned chunk slots in one SharedArrayBuffer, and an Int32Array of slot states and
+// lengths. A slot is FREE (the reader may fill it) or FULL (the worker may hash it).
+
+export const FREE = 0;
+export const FULL = 1;
+export const FAILED = 2;
+export const END_OF_INPUT = -1;
+
+export interface HashWorkerData {
+  memory: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  slotCount: number;
+  slotBytes: number;
+}
+
+const PAGE = 4096;
+
+export function createSlots(slotCount: number, slotBytes: number): HashWorkerData {
+  return {
+    memory: new SharedArrayBuffer(slotCount * slotBytes + PAGE),
+    control: new SharedArrayBuffer(8 * slotCount),
+    slotCount,
+    slotBytes,
+  };
+}
+
+/** The index in `control` of a slot's length (its state is at the slot's own index). */
+export function slotLengthIndex(data: HashWorkerData, slot: number): number {
+  return data.slotCount + slot;
+}
+
+/** A view of `length` bytes of a slot. */
+export function slotView(data: HashWorkerData, slot: number, length: number): Uint8Array {
+  return new Uint8Array(data.memory, slot * data.slotBytes, length);
+}
