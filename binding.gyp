@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "savekit_native",
-      "sources": ["native/pipe-size.c"],
+      "sources": ["native/pipe-setup.c"],
       "cflags": ["-O2", "-Wall"]
     }
   ]

@@ -62,16 +62,22 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** A synthetic image of about `bytes`, made once and kept in the bench folder. */
-export function syntheticImageOf(bytes: number): string {
+/** A synthetic image of about `bytes` (unsealed, or sealed), made once and kept in the bench folder. */
+export function syntheticImageOf(bytes: number, options: { sealed?: boolean } = {}): string {
   const path = join(BENCH_DIR, `synthetic-${bytes}.save`);
   const ramBytes = Math.floor((bytes - 200_000) / 4104) * 4096;
   if (!existsSync(path) || Math.abs(statSync(path).size - bytes) > 1_000_000) {
     console.log(`writing ${path} ...`);
     writeSyntheticImage(path, { ramBytes, zeroPageEvery: 0 });
   }
-  run(`cat ${path} > /dev/null`); // into the page cache
-  return path;
+  if (!options.sealed) {
+    run(`cat ${path} > /dev/null`); // into the page cache
+    return path;
+  }
+  const sealed = join(BENCH_DIR, `synthetic-${bytes}-sealed.save`);
+  if (!existsSync(sealed) || statSync(sealed).size !== statSync(path).size) run(`${process.execPath} ${SAVEKIT} rewrite --seal --quiet ${path} ${sealed}`);
+  run(`cat ${sealed} > /dev/null`);
+  return sealed;
 }
 
 export function table(title: string, timings: Timing[], bytes: number, baseline: string): string {

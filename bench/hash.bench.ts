@@ -14,13 +14,13 @@ const payload = join(BENCH_DIR, 'payload.bin');
 if (!existsSync(payload) || statSync(payload).size !== payloadLength) spawnSync('bash', ['-c', `tail -c +${payloadOffset + 1} ${image} > ${payload}`]);
 spawnSync('bash', ['-c', `cat ${payload} > /dev/null`]);
 const node = process.execPath;
-spawnSync(node, [SAVEKIT, 'seal', image]); // so that verify has a seal to check (in place, header only)
+const sealed = syntheticImageOf(4 * GIB, { sealed: true }); // the same payload, for verify
 
 const timings = timeCases([
   { name: 'xxhsum -H1 PAYLOAD', command: `xxhsum -H1 ${payload}` },
   { name: 'savekit hash IMG', command: `${node} ${SAVEKIT} hash ${image}` },
   { name: 'cat PAYLOAD | xxhsum -H1', command: `cat ${payload} | xxhsum -H1` },
   { name: 'cat IMG | savekit hash -', command: `cat ${image} | ${node} ${SAVEKIT} hash -` },
-  { name: 'savekit verify IMG (sealed)', command: `${node} ${SAVEKIT} verify ${image}` },
+  { name: 'savekit verify SEALED', command: `${node} ${SAVEKIT} verify ${sealed}` },
 ]);
 console.log(`\n${table('XXH64 of a 4 GiB payload', timings, payloadLength, 'xxhsum -H1 PAYLOAD')}`);

@@ -10,6 +10,7 @@ requireCommands('pv', 'cp', 'cat', 'sync');
 const GIB = 1024 ** 3;
 const image = syntheticImageOf(4 * GIB);
 const bytes = 4 * GIB;
+const sealed = syntheticImageOf(4 * GIB, { sealed: true });
 const xml = join(BENCH_DIR, 'longer.xml');
 const sameSizeXml = join(BENCH_DIR, 'same-size.xml');
 const stored = (await readImageFile(image)).region.xml.text;
@@ -24,6 +25,7 @@ const pipes = timeCases([
   { name: 'cat | cat | cat', command: `cat ${image} | cat | cat > /dev/null` },
   { name: 'cat | pv | cat', command: `cat ${image} | pv -q | cat > /dev/null` },
   { name: 'cat | savekit rewrite --xml X | cat', command: `cat ${image} | ${node} ${SAVEKIT} rewrite --xml ${xml} | cat > /dev/null` },
+  { name: 'cat SEALED | savekit rewrite --xml X | cat (checks the seal)', command: `cat ${sealed} | ${node} ${SAVEKIT} rewrite --xml ${xml} | cat > /dev/null` },
   { name: 'same, pipes not grown (SAVEKIT_NO_GROW_PIPES=1)', command: `cat ${image} | SAVEKIT_NO_GROW_PIPES=1 ${node} ${SAVEKIT} rewrite --xml ${xml} | cat > /dev/null` },
   { name: 'cat | Node pipeline(createRewriteStream) | cat', command: `cat ${image} | ${node} ${variants}node-streams.mjs pipeline ${xml} | cat > /dev/null` },
   { name: 'cat | stream-chain([createRewriteStream]) | cat', command: `cat ${image} | ${node} ${variants}node-streams.mjs chain ${xml} | cat > /dev/null` },
@@ -39,6 +41,7 @@ const files = timeCases(
     { name: 'cp IMG OUT', command: `cp ${image} ${out}/copy.save` },
     { name: 'cp IMG OUT && sync OUT', command: `cp ${image} ${out}/copy.save && sync ${out}/copy.save` },
     { name: 'savekit rewrite --xml X IMG OUT (fsyncs)', command: `${node} ${SAVEKIT} rewrite --xml ${xml} ${image} ${out}/copy.save` },
+    { name: 'savekit rewrite --seal --xml X IMG OUT (fsyncs)', command: `${node} ${SAVEKIT} rewrite --seal --xml ${xml} ${image} ${out}/copy.save` },
     { name: 'copyFile + in-place patch (same size)', command: `${node} ${variants}copy-then-patch.mjs ${image} ${out}/copy.save ${sameSizeXml}` },
   ],
   3,

@@ -7,7 +7,7 @@ import { fstatSync, readSync, writeSync } from 'node:fs';
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function waitBriefly(): void {
-  Atomics.wait(pause, 0, 0, 1);
+  Atomics.wait(pause, 0, 0, 0.05);
 }
 
 /** Reads up to `length` bytes into `buffer` at `offset`; 0 at end of input. */

@@ -6,7 +6,7 @@ import { HEADER_BYTES } from '../constants.js';
 import { decodeHeader, type DecodeHeaderOptions, payloadOffsetOf } from '../codec/header.js';
 import { decodePrologue, type SaveImagePrologue, truncatedRegion } from '../codec/prologue.js';
 import { alignedBuffer, readFully, readSome } from './fd-io.js';
-import { growPipe } from './pipe-size.js';
+import { growPipe, makeBlocking } from './pipe-setup.js';
 
 /** Payload chunk size (measured: bench/RESULTS.md). */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -20,6 +20,7 @@ export class FdSource {
   #position = 0;
   #buffers: Buffer[];
   #turn = 0;
+  #fill = false;
   #last: Buffer | null = null;
   #beforeLast: Buffer | null = null;
 
@@ -31,7 +32,10 @@ export class FdSource {
     this.seekable = stat.isFile();
     this.size = this.seekable ? stat.size : null;
     this.#buffers = [alignedBuffer(chunkBytes), alignedBuffer(chunkBytes)];
-    if (!this.seekable && options.growPipe !== false) growPipe(fd);
+    if (!this.seekable) {
+      makeBlocking(fd);
+      if (options.growPipe !== false) growPipe(fd);
+    }
   }
 
   /** Bytes consumed so far. */
@@ -53,12 +57,15 @@ export class FdSource {
 
   /**
    * Reads the payload into these buffers from now on, in turn (a ring shared with a hashing
-   * thread). At least two, so the last two chunks stay intact at the end of input.
+   * thread). At least two, so the last two chunks stay intact at the end of input. Each buffer
+   * is filled whole before it is handed on (a pipe read brings 64 KiB to 1 MiB): a handoff
+   * to another thread costs far more than a read.
    */
   useBuffers(buffers: Buffer[]): void {
     if (buffers.length < 2) throw new RangeError('at least two buffers');
     this.#buffers = buffers;
     this.#turn = 0;
+    this.#fill = true;
   }
 
   /** The index of the buffer the next chunk will be read into. */
@@ -69,7 +76,7 @@ export class FdSource {
   /** The next payload chunk (a view, valid until the call after next), or null at the end. */
   next(): Buffer | null {
     const buffer = this.#buffers[this.#turn]!;
-    const n = this.#read(buffer, 0, buffer.length, false);
+    const n = this.#read(buffer, 0, buffer.length, this.#fill);
     if (n === 0) return null; // the turn stays: nothing was put in this buffer
     this.#turn = (this.#turn + 1) % this.#buffers.length;
     this.#beforeLast = this.#last;

@@ -22,7 +22,9 @@ export class ParallelHasher {
     this.#control = new Int32Array(this.#data.control);
     this.buffers = Array.from({ length: SLOT_COUNT }, (_, slot) => Buffer.from(this.#data.memory, slot * slotBytes, slotBytes));
     const entry = new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url);
-    this.#worker = new Worker(entry, { workerData: this.#data });
+    // Its stdout and stderr stay its own: piping them to ours would create process.stdout and
+    // turn a piped fd 1 non-blocking under the copy loop (EAGAIN at every full pipe).
+    this.#worker = new Worker(entry, { workerData: this.#data, stdout: true, stderr: true });
     this.#digest = new Promise((resolve, reject) => {
       this.#worker.once('message', (message: string | { error: string }) =>
         typeof message === 'string' ? resolve(message) : reject(new SaveImageError('ERR_IO', `the hashing thread failed: ${message.error}`)),

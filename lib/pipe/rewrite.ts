@@ -12,7 +12,7 @@ import { SaveImageError } from '../errors.js';
 import { isRegularFile, writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { createPayloadHasher } from './payload-hasher.js';
-import { growPipe } from './pipe-size.js';
+import { growPipe, makeBlocking } from './pipe-setup.js';
 import { pumpPayload } from './pump.js';
 
 export interface RewriteParams {
@@ -49,7 +49,10 @@ export async function rewriteImage(params: RewriteParams): Promise<RewriteResult
   const header = decodeHeader(prologue, { maxDataLen: Number.MAX_SAFE_INTEGER });
   const outputFd = params.openOutput();
   const toFile = isRegularFile(outputFd);
-  if (!toFile && params.growPipe !== false) growPipe(outputFd);
+  if (!toFile) {
+    makeBlocking(outputFd);
+    if (params.growPipe !== false) growPipe(outputFd);
+  }
   if (params.seal && !toFile && before.seal === null) {
     throw new SaveImageError('ERR_NOT_SEEKABLE', 'rewrite --seal to a pipe needs an input that is already sealed: the seal goes in the header, written before the payload is known (write to a file, or seal the input first)');
   }

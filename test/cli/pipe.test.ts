@@ -77,6 +77,15 @@ for (const chunking of CHUNKINGS) {
   });
 }
 
+test('rewrite through pipes that were left non-blocking (EAGAIN) still copies every byte', () => {
+  // A parent that touched process.stdin/stdout made the shared pipe ends non-blocking.
+  const wrapper = `process.stdin; process.stdout; const r = require('child_process').spawnSync(process.execPath, ${JSON.stringify([SAVEKIT_BIN, 'rewrite'])}, { stdio: 'inherit' }); process.exitCode = r.status;`;
+  const big = syntheticImageBuffer({ ramBytes: 16 * 1024 * 1024 });
+  const result = spawnSync('bash', ['-c', `"${process.execPath}" -e "${wrapper.replaceAll('"', '\\"')}" | cat`], { input: big, maxBuffer: 64 * 1024 * 1024 });
+  assert.is(result.status, 0, result.stderr.toString());
+  assert.ok(result.stdout.equals(big));
+});
+
 test('rewrite with no change reproduces the image exactly', async () => {
   const result = await runBinaryFed(['rewrite'], [RAW]);
   assert.ok(result.stdout.equals(RAW));

@@ -1,11 +1,12 @@
-// Grows the pipes savekit reads from and writes to, from 64 KiB to 1 MiB (the unprivileged
-// limit in /proc/sys/fs/pipe-max-size), through the one native call Node.js lacks:
-// fcntl(F_SETPIPE_SZ), built by node-gyp at install (native/pipe-size.c). Without the addon,
-// or on a descriptor that is not a pipe, nothing changes and the copy is only slower.
+// Prepares the pipes savekit copies through, with the two fcntl() calls Node.js lacks (built by
+// node-gyp at install from native/pipe-setup.c): grow them from 64 KiB to 1 MiB (the
+// unprivileged limit in /proc/sys/fs/pipe-max-size), and make an inherited non-blocking
+// descriptor blocking again. Without the addon nothing changes and the copy is only slower.
 import { createRequire } from 'node:module';
 
 interface NativeBinding {
   setPipeSize(fd: number, bytes: number): number;
+  setBlocking(fd: number): number;
 }
 
 export const PIPE_BYTES = 1024 * 1024;
@@ -32,4 +33,9 @@ export function canGrowPipes(): boolean {
 export function growPipe(fd: number, bytes = PIPE_BYTES): number | null {
   const size = native()?.setPipeSize(fd, bytes);
   return size === undefined || size < 0 ? null : size;
+}
+
+/** Makes `fd` blocking (our blocking loop then never meets EAGAIN); false when it cannot. */
+export function makeBlocking(fd: number): boolean {
+  return native()?.setBlocking(fd) === 0;
 }
