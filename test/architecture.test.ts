@@ -23,6 +23,8 @@ const RULES = [
   { layer: 'xml/', forbidden: ['node:fs', 'node:stream', '/codec/', '/stream/', '/file/', '/cli/'] },
   { layer: 'stream/', forbidden: ['/cli/'] },
   { layer: 'file/', forbidden: ['/cli/'] },
+  { layer: 'pipe/', forbidden: ['/cli/', '/stream/'] },
+  { layer: 'edit/', forbidden: ['node:fs', 'node:stream', '/cli/', '/file/', '/pipe/', '/stream/'] },
 ];
 
 for (const rule of RULES) {

@@ -22,7 +22,7 @@ export class ParallelHasher {
     this.#control = new Int32Array(this.#data.control);
     this.buffers = Array.from({ length: SLOT_COUNT }, (_, slot) => Buffer.from(this.#data.memory, slot * slotBytes, slotBytes));
     const entry = new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url);
-    // Its stdout and stderr stay its own: piping them to ours would create process.stdout and
+    // Its stdout and stderr stay its own: piping them to ours would create our stdout stream and
     // turn a piped fd 1 non-blocking under the copy loop (EAGAIN at every full pipe).
     this.#worker = new Worker(entry, { workerData: this.#data, stdout: true, stderr: true });
     this.#digest = new Promise((resolve, reject) => {
