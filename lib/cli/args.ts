@@ -1,6 +1,7 @@
 // Command-line parsing for every command, on node:util parseArgs (no dependency, no start-up
 // cost). A command declares its options, positionals and help; mistakes become ERR_USAGE (exit 2).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { DecodeHeaderOptions } from '../codec/header.js';
 import { SaveImageError } from '../errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -76,4 +77,10 @@ export function exclusive(spec: CommandSpec, values: ParsedValues, ...names: str
 
 export function formatHelp(spec: CommandSpec): string {
   return `usage: ${spec.usage}\n\n${spec.summary}\n\n${spec.help}\n`;
+}
+
+/** --allow-partial and --max-data-len, as the readers take them. */
+export function readOptionsOf(spec: CommandSpec, values: ParsedValues): DecodeHeaderOptions {
+  const maxDataLen = integerOption(spec, values, 'max-data-len');
+  return { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) };
 }

@@ -62,3 +62,8 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
+
+/** The bar as the hooks the payload loops call. */
+export function progressHooks(progress: Progress): { onStart: (total: number | null) => void; onProgress: (bytes: number) => void } {
+  return { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) };
+}

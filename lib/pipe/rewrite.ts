@@ -24,8 +24,8 @@ export interface RewriteParams {
   plan: (image: SaveImagePrologue) => Buffer;
   /** Compute and store a new payload seal (a regular-file output, or an input seal to carry). */
   seal?: boolean;
-  /** Told the input's prologue before the payload starts (for a progress total). */
-  onStart?: (image: SaveImagePrologue, payloadLength: number | null) => void;
+  /** Told the expected payload length (null: unknown) before the payload starts. */
+  onStart?: (payloadLength: number | null) => void;
   onProgress?: (bytes: number) => void;
   /** Grow an output pipe to 1 MiB (default true). */
   growPipe?: boolean;
@@ -59,7 +59,7 @@ export async function rewriteImage(params: RewriteParams): Promise<RewriteResult
   const payloadOffset = before.payloadOffset;
   const expected = source.size === null ? (before.seal?.payloadLength ?? null) : source.size - payloadOffset;
   const hasher = params.seal || before.seal ? await createPayloadHasher(source, expected) : null;
-  params.onStart?.(before, expected);
+  params.onStart?.(expected);
 
   let payloadLength: number;
   let digest: string | null;

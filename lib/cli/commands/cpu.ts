@@ -4,7 +4,7 @@ import { compareCpu, type CpuComparison, type CpuDefinition } from '../../xml/cp
 import { parseXml } from '../../xml/parse.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { openImage, releaseImage } from '../image-source.js';
+import { openImage } from '../image-source.js';
 import { print, printJson } from '../io.js';
 
 const spec: CommandSpec = {
@@ -24,7 +24,6 @@ export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
     const image = await openImage(io, spec, values, positionals[0]!);
-    releaseImage(image);
     const { xml, cookie } = image.region;
     const domain = parseXml(xml.text, { what: 'domain XML', offset: xml.offset });
     const cookieTree = cookie && cookie.length > 0 ? parseXml(cookie.text, { what: 'cookie', offset: cookie.offset }) : null;

@@ -5,7 +5,7 @@ import { SaveImageError } from '../../errors.js';
 import { redactSecrets } from '../../xml/redact.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, integerOption } from '../args.js';
 import type { Command } from '../command.js';
-import { openImage, type OpenedImage, releaseImage } from '../image-source.js';
+import { openImage, type OpenedImage } from '../image-source.js';
 import { print, printJson } from '../io.js';
 
 const spec: CommandSpec = {
@@ -28,7 +28,6 @@ export const command: Command = {
     exclusive(spec, values, 'cookie', 'block');
     const index = integerOption(spec, values, 'block');
     const image = await openImage(io, spec, values, positionals[0]!);
-    releaseImage(image);
     const block = pickBlock(image, values.cookie === true, index);
     const bytes = values['security-info'] ? block.bytes : redactedBytes(block);
     if (values.json) {

@@ -1,11 +1,11 @@
 // savekit hash IMAGE|-: XXH64 of the payload and of the prologue, as `xxhsum -H1` prints them.
 import { hashImage } from '../../pipe/hash-image.js';
 import { FdSource } from '../../pipe/fd-source.js';
-import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, integerOption } from '../args.js';
+import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { growPipes, openInput } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress } from '../progress.js';
+import { createProgress, progressHooks } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'hash',
@@ -25,12 +25,7 @@ export const command: Command = {
     const input = await openInput(io, positionals[0]!);
     const progress = createProgress(io, values);
     try {
-      const maxDataLen = integerOption(spec, values, 'max-data-len');
-      const digest = await hashImage(
-        new FdSource(input.fd, { growPipe: growPipes(io) }),
-        { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) },
-        { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) },
-      );
+      const digest = await hashImage(new FdSource(input.fd, { growPipe: growPipes(io) }), readOptionsOf(spec, values), progressHooks(progress));
       progress.stop();
       const result = {
         algorithm: 'xxh64',

@@ -3,7 +3,7 @@ import { HEADER_BYTES } from '../../constants.js';
 import { type ImageInfo, inspectPrologue } from '../../inspect.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { openImage, releaseImage } from '../image-source.js';
+import { openImage } from '../image-source.js';
 import { print, printJson } from '../io.js';
 
 const spec: CommandSpec = {
@@ -19,7 +19,6 @@ export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
     const image = await openImage(io, spec, values, positionals[0]!);
-    releaseImage(image);
     const info = inspectPrologue(image, image);
     if (values.json) await printJson(io, info);
     else await print(io, formatInfo(image.label, info));

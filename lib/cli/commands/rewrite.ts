@@ -5,12 +5,12 @@ import { planRewrite } from '../../edit/plan.js';
 import { ioError, SaveImageError } from '../../errors.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { rewriteImage } from '../../pipe/rewrite.js';
-import { COMMON_OPTIONS, type CommandSpec, integerOption, usageError } from '../args.js';
+import { COMMON_OPTIONS, type CommandSpec, integerOption, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
-import { createProgress } from '../progress.js';
+import { createProgress, progressHooks } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'rewrite',
@@ -61,7 +61,6 @@ export const command: Command = {
     if (version !== undefined && version !== 2 && version !== 3) throw usageError(spec, `--version takes 2 or 3, not ${JSON.stringify(values.version)}`);
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the image)');
     const slack = integerOption(spec, values, 'slack');
-    const maxDataLen = integerOption(spec, values, 'max-data-len');
     const xml = typeof values.xml === 'string' ? await readFile(values.xml).catch((error: unknown) => Promise.reject(ioError('read', String(values.xml), error))) : undefined;
     const input = await openInput(io, inArg);
     let output: OpenedFd | null = null;
@@ -70,7 +69,7 @@ export const command: Command = {
       const result = await rewriteImage({
         source: new FdSource(input.fd, { growPipe: growPipes(io) }),
         openOutput: () => (output = openOutput(io, outArg, input)).fd,
-        readOptions: { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) },
+        readOptions: readOptionsOf(spec, values),
         plan: (image) =>
           planRewrite(image, {
             ...(xml ? { xml } : {}),
@@ -82,8 +81,7 @@ export const command: Command = {
           }),
         seal: values.seal === true,
         growPipe: growPipes(io),
-        onStart: (_image, total) => progress.start(total),
-        onProgress: (bytes) => progress.update(bytes),
+        ...progressHooks(progress),
       });
       progress.stop();
       if (values.json) {

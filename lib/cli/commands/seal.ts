@@ -9,7 +9,7 @@ import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { growPipes, openInput } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress } from '../progress.js';
+import { createProgress, progressHooks } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'seal',
@@ -41,7 +41,7 @@ export const command: Command = {
     const progress = createProgress(io, values);
     let digest;
     try {
-      digest = await hashImage(new FdSource(input.fd, { growPipe: growPipes(io) }), {}, { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) });
+      digest = await hashImage(new FdSource(input.fd, { growPipe: growPipes(io) }), {}, progressHooks(progress));
     } finally {
       progress.stop();
       input.close();

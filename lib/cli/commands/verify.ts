@@ -2,11 +2,11 @@
 import { FdSource } from '../../pipe/fd-source.js';
 import { hashPayload } from '../../pipe/hash-image.js';
 import { assertSealHolds } from '../../pipe/rewrite.js';
-import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, integerOption } from '../args.js';
+import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { growPipes, openInput } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress } from '../progress.js';
+import { createProgress, progressHooks } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'verify',
@@ -28,17 +28,15 @@ export const command: Command = {
     const input = await openInput(io, positionals[0]!);
     const progress = createProgress(io, values);
     try {
-      const maxDataLen = integerOption(spec, values, 'max-data-len');
       const source = new FdSource(input.fd, { growPipe: growPipes(io) });
-      const options = { allowPartial: values['allow-partial'] === true, ...(maxDataLen === undefined ? {} : { maxDataLen }) };
-      const image = source.readPrologue(options);
+      const image = source.readPrologue(readOptionsOf(spec, values));
       const seal = image.seal;
       if (seal === null) {
         if (values.json) await printJson(io, { sealed: false, ok: null });
         else await print(io, `${input.label}: not sealed: there is no seal to verify (savekit seal adds one)\n`);
         return 0;
       }
-      const digest = await hashPayload(source, image, { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) });
+      const digest = await hashPayload(source, image, progressHooks(progress));
       progress.stop();
       assertSealHolds(seal, image.payloadOffset, digest.payloadLength, digest.payload);
       if (values.json) await printJson(io, { sealed: true, ok: true, payloadLength: digest.payloadLength, digest: digest.payload });
