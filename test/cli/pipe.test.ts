@@ -221,6 +221,38 @@ for (const c of DAMAGE) {
   });
 }
 
+test('flipping any one payload byte breaks the seal (40 random offsets)', async () => {
+  const { FdSource } = await import('../../lib/pipe/fd-source.js');
+  const { hashImage } = await import('../../lib/pipe/hash-image.js');
+  const { assertSealHolds } = await import('../../lib/pipe/rewrite.js');
+  const { openSync, closeSync } = await import('node:fs');
+  const path = copySample('libvirt-9.0/raw.save');
+  runBinary(['seal', path]);
+  const sealed = readFileSync(path);
+  const verifies = async (bytes: Buffer): Promise<string> => {
+    writeFileSync(path, bytes);
+    const fd = openSync(path, 'r');
+    try {
+      const digest = await hashImage(new FdSource(fd));
+      assertSealHolds(digest.image.seal!, digest.image.payloadOffset, digest.payloadLength, digest.payload);
+      return 'ok';
+    } catch (error) {
+      return (error as { code: string }).code;
+    } finally {
+      closeSync(fd);
+    }
+  };
+  assert.is(await verifies(sealed), 'ok');
+  let seed = 7;
+  for (let i = 0; i < 40; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const at = 66990 + (seed % (sealed.length - 66990));
+    const damaged = Buffer.from(sealed);
+    damaged[at] ^= 1 << (i % 8);
+    assert.is(await verifies(damaged), 'ERR_SEAL_MISMATCH', `offset ${at}`);
+  }
+});
+
 test('verify says plainly that an unsealed image is unsealed, exit 0', () => {
   const result = runBinary(['verify', '--json', samplePath('libvirt-9.0/raw.save')]);
   assert.is(result.status, 0);

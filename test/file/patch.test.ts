@@ -79,6 +79,32 @@ for (const sample of GENUINE_SAMPLES) {
   }
 }
 
+for (const sample of GENUINE_SAMPLES) {
+  test(`${sample.file} made cookie-less stays cookie-less; byte-swapped stays big-endian`, async () => {
+    const cookieless = copySample(sample.file);
+    const bytes = readFileSync(cookieless);
+    bytes.writeUInt32LE(0, 32);
+    writeFileSync(cookieless, bytes);
+    const longer = (image: { region: { xml: { text: string } } }): Buffer => Buffer.from(image.region.xml.text.replace('</description>', ' (edited)</description>'));
+    await patchImage(cookieless, (image) => planDefine(image, longer(image)));
+    const plain = await readImageFile(cookieless);
+    assert.is(plain.header.cookieOffset, 0);
+    assert.is(plain.region.cookie, null);
+    assert.match(plain.region.xml.text, '(edited)');
+
+    const swapped = copySample(sample.file);
+    const be = readFileSync(swapped);
+    for (let at = 16; at < 36; at += 4) be.writeUInt32BE(be.readUInt32LE(at), at);
+    writeFileSync(swapped, be);
+    await patchImage(swapped, (image) => planDefine(image, longer(image)));
+    const after = readFileSync(swapped);
+    const edited = await readImageFile(swapped);
+    assert.is(edited.header.byteOrder, 'be');
+    assert.is(after.readUInt32BE(32), edited.region.xml.length + 1);
+    assert.ok(after.subarray(sample.payloadOffset).equals(be.subarray(sample.payloadOffset)));
+  });
+}
+
 test('a cookie-less image stays cookie-less', async () => {
   const path = join(tempDir(), 'plain.save');
   writeSyntheticImage(path, { ramBytes: 8 * 4096, cookie: null });
