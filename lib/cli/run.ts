@@ -23,6 +23,9 @@ const COMMANDS: Record<string, CommandEntry> = {
   hash: { summary: 'XXH64 of the payload and the prologue', load: () => import('./commands/hash.js') },
   seal: { summary: 'store the payload\'s length and XXH64 in the header', load: () => import('./commands/seal.js') },
   verify: { summary: 'check the payload against its seal', load: () => import('./commands/verify.js') },
+  check: { summary: 'will it restore? header, XML, payload, whole stream, seal', load: () => import('./commands/check.js') },
+  'extract-ram': { summary: 'one sparse raw file per RAM block', load: () => import('./commands/extract-ram.js') },
+  walk: { summary: 'walk the QEMU migration stream: RAM blocks, sections, devices', load: () => import('./commands/walk.js') },
 };
 
 const VERSION = '0.1.0';

@@ -84,6 +84,18 @@ export class FdSource {
     return this.#last;
   }
 
+  /** Moves a file's read position `n` bytes on without reading them (regular files only). */
+  advance(n: number): void {
+    if (!this.seekable) throw new RangeError('only a regular file can be skipped over');
+    this.#position += n;
+  }
+
+  /** Reads up to `length` bytes at an absolute `position` of a file, leaving the stream position. */
+  readAt(position: number, length: number): Buffer {
+    const target = Buffer.alloc(length);
+    return target.subarray(0, readFully(this.fd, target, 0, length, position));
+  }
+
   /** The last bytes read, up to two chunks (views; valid once next() has returned null). */
   tail(): Buffer {
     const parts = [this.#beforeLast, this.#last].filter((part): part is Buffer => part !== null);

@@ -1,0 +1,77 @@
+// Writes each RAM block of an image to its own raw file, data pages at their offsets in the
+// block and zero pages left as holes (sparse files), like analyze-migration.py -x. Offsets are
+// RAMBlock offsets, not guest-physical addresses (QEMU-STREAM.md section 3).
+import { closeSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { RamBlockSummary } from '../codec/qemu/walker.js';
+import { SaveImageError } from '../errors.js';
+import { writeAll } from './fd-io.js';
+import type { FdSource } from './fd-source.js';
+import { walkImage, type WalkImageOptions } from './walk-image.js';
+
+export interface ExtractedBlock {
+  name: string;
+  file: string;
+  length: number;
+  dataPages: number;
+  zeroPages: number;
+}
+
+/** The file a block goes to: its name as a path under `folder`, without any way out of it. */
+export function blockFilePath(folder: string, name: string): string {
+  const segments = name.split('/').filter((part) => part !== '' && part !== '.' && part !== '..');
+  return join(folder, ...(segments.length > 0 ? segments : ['unnamed-block']));
+}
+
+export async function extractRam(source: FdSource, folder: string, options: Pick<WalkImageOptions, 'readOptions'> = {}): Promise<ExtractedBlock[]> {
+  mkdirSync(folder, { recursive: true });
+  const files = new Map<string, { fd: number; written: Uint8Array; file: string }>();
+  const open = (block: RamBlockSummary) => {
+    let entry = files.get(block.name);
+    if (!entry) {
+      const file = blockFilePath(folder, block.name);
+      mkdirSync(dirname(file), { recursive: true });
+      const fd = openSync(file, 'w');
+      ftruncateSync(fd, block.length); // all holes until pages arrive
+      entry = { fd, written: new Uint8Array(block.pages), file };
+      files.set(block.name, entry);
+    }
+    return entry;
+  };
+  try {
+    const walk = await walkImage(source, {
+      ...options,
+      onPage(block, address, data, fill) {
+        const entry = open(block);
+        const page = address / (block.length / block.pages || 4096);
+        if (data) {
+          writeAll(entry.fd, data, address);
+          entry.written[page] = 1;
+        } else if (fill !== 0 || entry.written[page]) {
+          // The last record wins: a zero page over an earlier data page must clear it.
+          writeAll(entry.fd, Buffer.alloc(block.length / block.pages, fill), address);
+          entry.written[page] = fill === 0 ? 0 : 1;
+        }
+      },
+    });
+    for (const block of walk.summary.ramBlocks) {
+      const entry = open(block);
+      if (block.mappedRam) copyMappedPages(source, block, entry.fd);
+    }
+    return walk.summary.ramBlocks.map((block) => ({ name: block.name, file: files.get(block.name)!.file, length: block.length, dataPages: block.dataPages, zeroPages: block.zeroPages }));
+  } finally {
+    for (const entry of files.values()) closeSync(entry.fd);
+  }
+}
+
+/** Sparse (mapped-ram) images keep pages at fixed file offsets: copy those the bitmap marks. */
+function copyMappedPages(source: FdSource, block: RamBlockSummary, fd: number): void {
+  const mapped = block.mappedRam!;
+  if (mapped.pagesOffset === 0) return;
+  if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: extract it from a file, not a pipe');
+  const bitmap = source.readAt(mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
+  for (let page = 0; page < block.pages; page++) {
+    if (!(bitmap[page >> 3]! & (1 << (page & 7)))) continue;
+    writeAll(fd, source.readAt(mapped.pagesOffset + page * mapped.pageSize, mapped.pageSize), page * mapped.pageSize);
+  }
+}

@@ -1,0 +1,139 @@
+// Walks the QEMU stream inside an image read from a descriptor, whatever the payload format:
+// raw and sparse directly (a file's tail is read first for the device sizes, and long skips
+// become seeks), gzip through node:zlib, bzip2, xz, lzop and zstd through the programs libvirt
+// itself runs (`<name> -dc`). Nothing but record headers is kept in memory.
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { formatName } from '../codec/header.js';
+import type { DecodeHeaderOptions } from '../codec/header.js';
+import { describePayloadMismatch } from '../codec/payload-signature.js';
+import type { SaveImagePrologue } from '../codec/prologue.js';
+import { describeStreamEnd } from '../codec/qemu/stream-end.js';
+import { decodeVmDescription, type VmDescription } from '../codec/qemu/vmdescription.js';
+import { QemuStreamWalker, type WalkOptions, type WalkSummary } from '../codec/qemu/walker.js';
+import { SaveImageError } from '../errors.js';
+import type { FdSource } from './fd-source.js';
+
+/** The tail read first for the device description (QEMU writes it last). */
+const TAIL_BYTES = 16 * 1024 * 1024;
+/** Skips shorter than this are read through: a seek per 4 KiB page would cost more. */
+const SEEK_FROM_BYTES = 1024 * 1024;
+
+const PROGRAMS: Record<string, { program: string; debianPackage: string }> = {
+  bzip2: { program: 'bzip2', debianPackage: 'bzip2' },
+  xz: { program: 'xz', debianPackage: 'xz-utils' },
+  lzop: { program: 'lzop', debianPackage: 'lzop' },
+  zstd: { program: 'zstd', debianPackage: 'zstd' },
+};
+
+export interface ImageWalk {
+  image: SaveImagePrologue;
+  summary: WalkSummary;
+  /** Payload bytes as stored (compressed, for the compressed formats). */
+  payloadLength: number;
+}
+
+export interface WalkImageOptions extends Pick<WalkOptions, 'onPage'> {
+  readOptions?: DecodeHeaderOptions;
+  /** Sees every stored payload chunk (a view, valid during the call): for hashing in the same pass. */
+  onStoredChunk?: (chunk: Buffer) => void;
+}
+
+export async function walkImage(source: FdSource, options: WalkImageOptions = {}): Promise<ImageWalk> {
+  const image = source.readPrologue(options.readOptions ?? {});
+  const format = formatName(image.header.format);
+  if (format === null) {
+    throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${image.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
+  }
+  const first = source.next();
+  if (first === null) throw new SaveImageError('ERR_TRUNCATED', `the image ends at offset ${image.payloadOffset}, where its payload should start`, { offset: image.payloadOffset });
+  const mismatch = describePayloadMismatch(image.header.format, first);
+  if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
+
+  const walkerOptions: WalkOptions = { ...(options.onPage ? { onPage: options.onPage } : {}) };
+  if (format === 'raw' || format === 'sparse') {
+    const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
+    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !options.onStoredChunk)) {
+      options.onStoredChunk?.(chunk);
+      walker.feed(chunk);
+    }
+    const summary = walker.end();
+    return { image, summary, payloadLength: source.position - image.payloadOffset };
+  }
+  const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
+  const payloadLength = await decompressInto(format, source, first, walker, options.onStoredChunk);
+  return { image, summary: walker.end(), payloadLength };
+}
+
+/** The next chunk, after letting a seekable file jump over a long skip (page areas, big pages). */
+function nextChunk(source: FdSource, walker: QemuStreamWalker, mayJump: boolean): Buffer | null {
+  const hint = walker.skipHint;
+  if (mayJump && source.seekable && hint >= SEEK_FROM_BYTES) {
+    const jump = Math.min(hint, Math.max(0, (source.size ?? 0) - source.position));
+    source.advance(jump);
+    walker.skipped(jump);
+  }
+  return source.next();
+}
+
+/** A file's VMDESCRIPTION, read from its tail before the walk; null from a pipe or without one. */
+function tailDescription(source: FdSource, image: SaveImagePrologue): VmDescription | null {
+  if (!source.seekable || source.size === null) return null;
+  const length = Math.min(TAIL_BYTES, source.size - image.payloadOffset);
+  const tail = source.readAt(source.size - length, length);
+  const end = describeStreamEnd(tail);
+  return end.kind === 'vmdescription' ? decodeVmDescription(tail.toString('utf8', end.jsonOffset, end.jsonOffset + end.jsonLength)) : null;
+}
+
+/** Feeds the decompressed stream to the walker; resolves to the stored (compressed) byte count. */
+async function decompressInto(format: string, source: FdSource, first: Buffer, walker: QemuStreamWalker, onStored?: (chunk: Buffer) => void): Promise<number> {
+  let stored = 0;
+  // Chunks are copied: the decompressor holds them after FdSource reuses its buffers.
+  const storedChunks = Readable.from(
+    (function* () {
+      for (let chunk: Buffer | null = first; chunk !== null; chunk = source.next()) {
+        onStored?.(chunk);
+        stored += chunk.length;
+        yield Buffer.from(chunk);
+      }
+    })(),
+    { objectMode: false },
+  );
+  if (format === 'gzip') {
+    const gunzip = createGunzip();
+    storedChunks.pipe(gunzip);
+    try {
+      for await (const chunk of gunzip) walker.feed(chunk as Buffer);
+    } catch (error) {
+      throw damaged('gzip', (error as Error).message);
+    }
+    return stored;
+  }
+  const { program, debianPackage } = PROGRAMS[format]!;
+  const child = spawn(program, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const started = new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'ENOENT'
+          ? new SaveImageError('ERR_MISSING_PROGRAM', `reading a ${format} payload needs the ${program} program (Debian package ${debianPackage}: apt-get install ${debianPackage})`)
+          : error,
+      ),
+    );
+  });
+  await started;
+  const errors: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  child.stdin.on('error', () => undefined); // the program may stop reading first; its status says why
+  storedChunks.pipe(child.stdin);
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  for await (const chunk of child.stdout) walker.feed(chunk as Buffer);
+  const status = await exited;
+  if (status !== 0) throw damaged(format, `${program} -dc exited with status ${status}: ${Buffer.concat(errors).toString().trim()}`);
+  return stored;
+}
+
+function damaged(format: string, reason: string): SaveImageError {
+  return new SaveImageError('ERR_BAD_STREAM', `the ${format} payload is damaged: ${reason}`);
+}
