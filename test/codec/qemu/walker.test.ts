@@ -143,10 +143,25 @@ for (const [name, bytes, message] of BAD) {
 }
 
 test('onPage sees every page at its address, zero pages as null', () => {
-  const { bytes } = fullStream();
+  const s = new QemuStreamBuilder();
+  s.start(2, 'ram', 4, [...ram.memSize(BLOCKS), ...ram.eos()]);
+  s.part(2, [...ram.page(0, 'pc.ram', 1), ...ram.zero(4096, null), ...ram.eos()]);
+  s.part(2, [...ram.page(16384, null, 2), ...ram.zero(0, '/rom@etc/acpi/tables', 0x11), ...ram.page(4096, null, 3), ...ram.eos()], 3);
+  const bytes = s.eof([]);
   const seen: string[] = [];
   walkBytes(bytes, CHUNKINGS[3]!.split(bytes), { onPage: (block, address, data, fill) => seen.push(`${block.name}@${address}:${data ? data[0] : `zero ${fill}`}`) });
-  assert.equal(seen, ['pc.ram@0:90', 'pc.ram@4096:zero 0', 'pc.ram@16384:90', '/rom@etc/acpi/tables@0:zero 17', '/rom@etc/acpi/tables@4096:90', 'pc.ram@20480:90']);
+  assert.equal(seen, ['pc.ram@0:1', 'pc.ram@4096:zero 0', 'pc.ram@16384:2', '/rom@etc/acpi/tables@0:zero 17', '/rom@etc/acpi/tables@4096:3']);
+});
+
+test('pages that cannot be rebuilt (XBZRLE, COMPRESS_PAGE) stop an extraction with ERR_BAD_STREAM', () => {
+  const { bytes } = fullStream();
+  try {
+    walkBytes(bytes, [bytes], { onPage: () => undefined });
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as SaveImageError).code, 'ERR_BAD_STREAM');
+    assert.match((error as Error).message, 'XBZRLE');
+  }
 });
 
 test.run();
