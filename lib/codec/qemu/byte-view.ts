@@ -18,6 +18,11 @@ export class ByteQueueView {
     return this.#length;
   }
 
+  /** The first queued chunk, or null. */
+  first(): Buffer | null {
+    return this.#chunks[0] ?? null;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.#chunks.push(chunk);

@@ -1,0 +1,21 @@
+// savekit walk on a raw 4 GiB image against `cat IMG > /dev/null` in the same run, and its
+// peak memory at two sizes. Run: npm run bench:walk
+import { join } from 'node:path';
+import { BENCH_DIR, peakRssMiB, SAVEKIT, syntheticImageOf, table, timeCases } from './harness.js';
+import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
+
+const GIB = 1024 ** 3;
+const image = syntheticImageOf(4 * GIB);
+const node = process.execPath;
+const timings = timeCases([
+  { name: 'cat IMG > /dev/null', command: `cat ${image} > /dev/null` },
+  { name: 'savekit walk IMG', command: `${node} ${SAVEKIT} walk ${image}` },
+  { name: 'savekit check IMG', command: `${node} ${SAVEKIT} check ${image}` },
+  { name: 'cat IMG | savekit walk -', command: `cat ${image} | ${node} ${SAVEKIT} walk -` },
+]);
+console.log(`\n${table('Walking a raw 4 GiB image', timings, 4 * GIB, 'cat IMG > /dev/null')}`);
+
+const small = join(BENCH_DIR, 'walk-512m.save');
+writeSyntheticImage(small, { ramBytes: 512 * 1024 * 1024, zeroPageEvery: 0 });
+const rss = [peakRssMiB(`${node} ${SAVEKIT} walk ${small}`), peakRssMiB(`${node} ${SAVEKIT} walk ${image}`)];
+console.log(`| savekit walk | ${rss[0]!.toFixed(1)} MiB at 512 MiB | ${rss[1]!.toFixed(1)} MiB at 4 GiB | ${((Math.abs(rss[1]! - rss[0]!) / rss[0]!) * 100).toFixed(1)}% |`);
