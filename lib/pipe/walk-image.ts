@@ -36,8 +36,11 @@ export interface ImageWalk {
 
 export interface WalkImageOptions extends Pick<WalkOptions, 'onPage'> {
   readOptions?: DecodeHeaderOptions;
-  /** Sees every stored payload chunk (a view, valid during the call): for hashing in the same pass. */
-  onStoredChunk?: (chunk: Buffer) => void;
+  /**
+   * Asked once the prologue is read: a function to see every stored payload chunk (a view,
+   * valid during the call), for hashing in the same pass, or null for none.
+   */
+  watchStored?: (image: SaveImagePrologue) => ((chunk: Buffer) => void) | null;
 }
 
 export async function walkImage(source: FdSource, options: WalkImageOptions = {}): Promise<ImageWalk> {
@@ -51,18 +54,19 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   const mismatch = describePayloadMismatch(image.header.format, first);
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
 
+  const onStored = options.watchStored?.(image) ?? undefined;
   const walkerOptions: WalkOptions = { ...(options.onPage ? { onPage: options.onPage } : {}) };
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
-    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !options.onStoredChunk)) {
-      options.onStoredChunk?.(chunk);
+    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !onStored)) {
+      onStored?.(chunk);
       walker.feed(chunk);
     }
     const summary = walker.end();
     return { image, summary, payloadLength: source.position - image.payloadOffset };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  const payloadLength = await decompressInto(format, source, first, walker, options.onStoredChunk);
+  const payloadLength = await decompressInto(format, source, first, walker, onStored);
   return { image, summary: walker.end(), payloadLength };
 }
 
