@@ -4,7 +4,7 @@
 import { HEADER_BYTES } from '../constants.js';
 import { decodeHeader, type DecodeHeaderOptions, payloadOffsetOf } from '../codec/header.js';
 import { decodePrologue, type SaveImagePrologue, truncatedRegion } from '../codec/prologue.js';
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue } from '../codec/byte-queue.js';
 
 export interface GatheredPrologue {
   prologue: SaveImagePrologue;

@@ -5,7 +5,7 @@
 // skip into a seek (skipHint). Mirrors qemu_loadvm_state (migration/savevm.c) and ram_load
 // (migration/ram.c) as QEMU-STREAM.md describes them. Pure.
 import { SaveImageError } from '../../errors.js';
-import { ByteQueueView } from './byte-view.js';
+import { ByteQueue } from '../byte-queue.js';
 import { COMMAND_NAMES, COMMAND_PACKAGED, MAPPED_RAM_HEADER_BYTES, QEVM_MAGIC, QEVM_VERSION, RAM_FLAG, RAM_FLAG_MASK, RAM_SECTION_VERSION, RECORD } from './records.js';
 import { decodeVmDescription, type VmDescription } from './vmdescription.js';
 
@@ -79,7 +79,7 @@ const DEFAULT_FOOTER_SCAN_BYTES = 64 * 1024 * 1024;
 
 /** Feeds a stream in, reports its summary at the end. */
 export class QemuStreamWalker {
-  readonly #queue = new ByteQueueView();
+  readonly #queue = new ByteQueue();
   readonly #state: WalkState;
   readonly #steps: Generator<Request, void, Buffer>;
   #request: Request | null;

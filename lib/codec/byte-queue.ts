@@ -1,18 +1,13 @@
-// The walker's input queue: take and peek join chunks only for the few bytes asked (record
-// headers), skip drops whole chunks by reference (page bodies are never copied). A caller that
-// reuses its buffers calls keepCopies() before refilling them: what is still queued is copied.
+// A queue of chunks that joins only what is asked: the prologue gatherer takes the prologue
+// once it has arrived (one join), the stream walker takes record headers and skips page bodies
+// by reference (never copied). Chunks are kept as given; a caller that reuses its buffers calls
+// keepCopies() before refilling them, and what is still queued is copied. Pure.
 
-export class ByteQueueView {
+export class ByteQueue {
   #chunks: Buffer[] = [];
   #length = 0;
   /** How many leading chunks are already the queue's own copies. */
   #owned = 0;
-
-  /** Copies the queued bytes that still belong to the caller (a partial record, usually). */
-  keepCopies(): void {
-    for (let i = this.#owned; i < this.#chunks.length; i++) this.#chunks[i] = Buffer.from(this.#chunks[i]!);
-    this.#owned = this.#chunks.length;
-  }
 
   get length(): number {
     return this.#length;
@@ -29,6 +24,7 @@ export class ByteQueueView {
     this.#length += chunk.length;
   }
 
+  /** The first `n` bytes (fewer if fewer are queued), left in the queue. */
   peek(n: number): Buffer {
     const first = this.#chunks[0];
     if (first && first.length >= n) return first.subarray(0, n);
@@ -42,12 +38,15 @@ export class ByteQueueView {
     return Buffer.concat(parts, Math.min(n, this.#length));
   }
 
+  /** Removes and returns the first `n` bytes (n <= length), joined once. */
   take(n: number): Buffer {
+    if (n > this.#length) throw new RangeError(`queue holds ${this.#length} bytes, ${n} wanted`);
     const out = this.peek(n);
     this.skip(n);
     return out;
   }
 
+  /** Drops the first `n` bytes (n <= length) without copying them. */
   skip(n: number): void {
     let left = n;
     while (left > 0) {
@@ -62,5 +61,20 @@ export class ByteQueueView {
       }
     }
     this.#length -= n;
+  }
+
+  /** Removes and returns every chunk still queued, untouched. */
+  drain(): Buffer[] {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#length = 0;
+    this.#owned = 0;
+    return chunks;
+  }
+
+  /** Copies the queued bytes that still belong to the caller (a partial record, usually). */
+  keepCopies(): void {
+    for (let i = this.#owned; i < this.#chunks.length; i++) this.#chunks[i] = Buffer.from(this.#chunks[i]!);
+    this.#owned = this.#chunks.length;
   }
 }
