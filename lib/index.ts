@@ -1,15 +1,29 @@
 // savekit's public API: explicit named exports, layer by layer.
 export { SaveImageError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { HEADER_BYTES, MAGIC_SAVE, MAGIC_PART, SAVE_SLACK_BYTES, MAX_DATA_REGION_BYTES, FORMATS, type FormatName } from './constants.js';
-export { decodeHeader, encodeHeader, encodeHeaderInto, detectByteOrder, formatName, payloadOffsetOf, type SaveImageHeader, type ByteOrder, type DecodeHeaderOptions } from './codec/header.js';
-export { decodeRegion, XmlBlock, type DataRegion } from './codec/blocks.js';
-export { layoutRegion, dataLenForSave, trailingBlocks, encodePrologue, type RegionLayout } from './codec/layout.js';
-export { decodePrologue, type SaveImagePrologue } from './codec/prologue.js';
-export { decodeSeal, withSeal, type PayloadSeal } from './codec/seal.js';
-export { describePayloadMismatch } from './codec/payload-signature.js';
+export {
+  decodeHeader, encodeHeader, encodeHeaderInto, detectByteOrder, formatName, payloadOffsetOf, type SaveImageHeader, type ByteOrder, type DecodeHeaderOptions,
+  decodeRegion, XmlBlock, type DataRegion,
+  layoutRegion, dataLenForSave, trailingBlocks, encodePrologue, type RegionLayout,
+  decodePrologue, type SaveImagePrologue,
+  decodeSeal, withSeal, type PayloadSeal,
+  describePayloadMismatch,
+  QemuStreamWalker, type WalkSummary, type WalkOptions, type RamBlockSummary, type SectionSummary,
+  decodeVmDescription, type VmDescription,
+  describeStreamEnd, type StreamEnd,
+} from './codec/index.js';
 export { parseXml, type XmlElement } from './xml/parse.js';
 export { redactSecrets } from './xml/redact.js';
 export { compareCpu, type CpuComparison } from './xml/cpu.js';
 export { inspectPrologue, type ImageInfo } from './inspect.js';
+export { planDefine, planSet, planRewrite, type DefineOptions, type SetOptions, type RewriteOptions } from './edit/plan.js';
+export { createXxh64, xxh64Hex, type Xxh64 } from './hash.js';
 export { readImageStream, type StreamImage } from './stream/read-image.js';
+export { createRewriteStream, type RewriteStreamOptions } from './stream/rewrite.js';
 export { readImageFile, type FileImage } from './file/open.js';
+export { patchImage, recoverImage, type PatchResult, type RecoveryAction } from './file/patch.js';
+export { FdSource } from './pipe/fd-source.js';
+export { rewriteImage, type RewriteParams, type RewriteResult } from './pipe/rewrite.js';
+export { hashImage, hashPayload, type ImageDigest } from './pipe/hash-image.js';
+export { walkImage, type ImageWalk } from './pipe/walk-image.js';
+export { extractRam, type ExtractedBlock } from './pipe/extract-ram.js';

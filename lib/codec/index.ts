@@ -5,3 +5,6 @@ export { layoutRegion, dataLenForSave, trailingBlocks, encodePrologue, type Regi
 export { decodePrologue, type SaveImagePrologue } from './prologue.js';
 export { decodeSeal, withSeal, type PayloadSeal } from './seal.js';
 export { describePayloadMismatch } from './payload-signature.js';
+export { QemuStreamWalker, type WalkSummary, type WalkOptions, type RamBlockSummary, type SectionSummary } from './qemu/walker.js';
+export { decodeVmDescription, type VmDescription } from './qemu/vmdescription.js';
+export { describeStreamEnd, type StreamEnd } from './qemu/stream-end.js';
