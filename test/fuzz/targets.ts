@@ -1,0 +1,138 @@
+// Property-based targets shared by the quick pass in `npm test` and the long `npm run fuzz`:
+// random and mutated headers, regions, XML and QEMU streams, fed whole and under random
+// chunkings. Each case must end in a result or a SaveImageError with a code: never another
+// exception, never a hang (every case is bounded: inputs are finite and every loop consumes).
+import fc from 'fast-check';
+import { decodePrologue } from '../../lib/codec/prologue.js';
+import { QemuStreamWalker } from '../../lib/codec/qemu/walker.js';
+import { describeStreamEnd } from '../../lib/codec/qemu/stream-end.js';
+import { decodeVmDescription } from '../../lib/codec/qemu/vmdescription.js';
+import { planDefine, planRewrite, planSet } from '../../lib/edit/plan.js';
+import { SaveImageError } from '../../lib/errors.js';
+import { inspectPrologue } from '../../lib/inspect.js';
+import { PrologueGatherer } from '../../lib/stream/prologue-gatherer.js';
+import { redactSecrets } from '../../lib/xml/redact.js';
+import { QemuStreamBuilder, ram } from '../helpers/qemu-stream.js';
+import { syntheticImageBuffer, syntheticPrologue } from '../helpers/synthetic-image.js';
+
+/** Runs `fn`; a SaveImageError is an accepted outcome, anything else fails the property. */
+function accepts(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch (error) {
+    if (SaveImageError.is(error) && typeof error.code === 'string') return true;
+    throw error;
+  }
+}
+
+const PROLOGUES = [
+  syntheticPrologue({ ramBytes: 4096, slack: 64 }),
+  syntheticPrologue({ ramBytes: 4096, slack: 16, byteOrder: 'be', version: 3, extensions: ['<x/>'] }),
+  syntheticPrologue({ ramBytes: 4096, slack: 0, cookie: null, version: 1 }),
+];
+
+function craftedStream(): Buffer {
+  const s = new QemuStreamBuilder({ capabilities: ['x-ignore-shared'] });
+  s.start(2, 'ram', 4, [...ram.memSize([['pc.ram', 8 * 4096], ['b', 4096]]), ...ram.eos()]);
+  s.part(2, [...ram.page(0, 'pc.ram', 1), ...ram.zero(4096, null), ...ram.xbzrle(8192, null, Buffer.from('d')), ...ram.compressed(12288, null, Buffer.from('c')), ...ram.flush(), ...ram.eos()]);
+  s.command(11, Buffer.alloc(0));
+  s.command(7, Buffer.from([0, 0, 0, 2]), Buffer.from('xy'));
+  s.part(2, [...ram.page(16384, null, 2), ...ram.zero(0, 'b'), ...ram.eos()], 3);
+  s.full(3, 'timer', 0, Buffer.alloc(24, 1));
+  s.full(4, 'apic', 0, Buffer.alloc(9, 0x7e));
+  return s.eof([{ name: 'timer', instance: 0, size: 24 }, { name: 'apic', instance: 0, size: 9 }]);
+}
+const STREAMS = [craftedStream(), syntheticImageBuffer({ ramBytes: 16 * 4096 }).subarray(syntheticPrologue({ ramBytes: 16 * 4096 }).length)];
+
+/** A mutation of `base`: bit flips, overwritten words (extreme values), a cut, or an insertion. */
+function mutated(bases: Buffer[]): fc.Arbitrary<Buffer> {
+  const edit = fc.oneof(
+    fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+    fc.record({ kind: fc.constant('word' as const), at: fc.nat(), value: fc.constantFrom(0, 1, 2, 3, 0x7fffffff, 0xffffffff, 0x80000000, 92, 4096, 65536) }),
+    fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ maxLength: 16 }) }),
+  );
+  return fc.tuple(fc.constantFrom(...bases), fc.array(edit, { minLength: 1, maxLength: 4 })).map(([base, edits]) => {
+    let bytes = Buffer.from(base);
+    for (const e of edits) {
+      const at = bytes.length === 0 ? 0 : e.at % bytes.length;
+      if (e.kind === 'flip') bytes[at] = (bytes[at] ?? 0) ^ (1 << e.bit);
+      else if (e.kind === 'word' && at + 4 <= bytes.length) bytes.writeUInt32BE(e.value >>> 0, at);
+      else if (e.kind === 'cut') bytes = bytes.subarray(0, at);
+      else if (e.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(e.bytes), bytes.subarray(at)]);
+    }
+    return bytes;
+  });
+}
+
+/** Splits bytes at random points. */
+function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let from = 0;
+  for (const p of points) {
+    chunks.push(bytes.subarray(from, p));
+    from = p;
+  }
+  chunks.push(bytes.subarray(from));
+  return chunks;
+}
+
+const anyBytes = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
+
+type AnyProperty = Parameters<typeof fc.check>[0];
+
+export const TARGETS: Record<string, AnyProperty> = {
+  prologue: fc.property(fc.oneof(mutated(PROLOGUES), anyBytes), (bytes) =>
+    accepts(() => {
+      const image = decodePrologue(bytes, { maxDataLen: 1 << 20, allowPartial: true });
+      inspectPrologue(image, { payloadHead: Buffer.alloc(0), payloadLength: null });
+      image.region.blocks.forEach((block) => block.root);
+    }),
+  ),
+  gatherer: fc.property(mutated(PROLOGUES), fc.array(fc.nat(), { maxLength: 12 }), (bytes, cuts) =>
+    accepts(() => {
+      const gatherer = new PrologueGatherer({ maxDataLen: 1 << 20 });
+      for (const chunk of chunked(bytes, cuts)) if (gatherer.push(chunk)) return;
+      throw gatherer.endError();
+    }),
+  ),
+  walker: fc.property(fc.oneof({ weight: 4, arbitrary: mutated(STREAMS) }, anyBytes), fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), (bytes, cuts, pages) =>
+    accepts(() => {
+      const walker = new QemuStreamWalker({ baseOffset: 100, maxFooterScanBytes: 1 << 16, ...(pages ? { onPage: () => undefined } : {}) });
+      for (const chunk of chunked(bytes, cuts)) walker.feed(chunk);
+      walker.end();
+      const end = describeStreamEnd(bytes);
+      if (end.kind === 'vmdescription') decodeVmDescription(bytes.toString('utf8', end.jsonOffset, end.jsonOffset + end.jsonLength));
+    }),
+  ),
+  edits: fc.property(mutated(PROLOGUES), fc.string({ maxLength: 200 }), fc.constantFrom(2, 3), (bytes, xml, version) =>
+    accepts(() => {
+      const image = decodePrologue(bytes, { maxDataLen: 1 << 20 });
+      planSet(image, { version, wasRunning: 0, dropExtensions: true });
+      planRewrite(image, { xml: Buffer.from(xml), version, force: true, slack: 10 });
+      planDefine(image, Buffer.from(image.region.xml.text.replace('</name>', `${xml.replace(/[<&]/g, '')}</name>`)));
+    }),
+  ),
+  xml: fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom(`<g passwd='x'/>`, `<!DOCTYPE a [<!ENTITY b "c">]><a passwd="&b;"/>`)), (text) => {
+    redactSecrets(text);
+    return true;
+  }),
+};
+
+export interface FuzzReport {
+  target: string;
+  runs: number;
+  failure: string | null;
+}
+
+/** Runs every target `runsEach` times from `seed`; reports instead of throwing. */
+export function fuzzAll(runsEach: number, seed: number, only?: string): FuzzReport[] {
+  return Object.entries(TARGETS)
+    .filter(([name]) => !only || name === only)
+    .map(([target, property]) => {
+      const details = fc.check(property, { numRuns: runsEach, seed, endOnFailure: true }) as fc.RunDetails<unknown>; // every target is synchronous
+      return { target, runs: details.numRuns, failure: details.failed ? `${String(details.errorInstance ?? 'property false')} for ${fc.stringify(details.counterexample)}`.slice(0, 2000) : null };
+    });
+}
