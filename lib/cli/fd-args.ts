@@ -3,6 +3,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { ioError, SaveImageError } from '../errors.js';
 import { assertNoJournal } from '../file/open.js';
+import { FdSource } from '../pipe/fd-source.js';
 import type { CliIo } from './io.js';
 
 export interface OpenedFd {
@@ -50,4 +51,14 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
 /** Pipes are grown to 1 MiB unless SAVEKIT_NO_GROW_PIPES=1 (to compare, or to rule it out). */
 export function growPipes(io: CliIo): boolean {
   return io.env.SAVEKIT_NO_GROW_PIPES !== '1';
+}
+
+/** Opens IMAGE (a path or -) as an FdSource for `use`, and closes it however `use` ends. */
+export async function withSource<T>(io: CliIo, argument: string, use: (source: FdSource, input: OpenedFd) => Promise<T>): Promise<T> {
+  const input = await openInput(io, argument);
+  try {
+    return await use(new FdSource(input.fd, { growPipe: growPipes(io) }), input);
+  } finally {
+    input.close();
+  }
 }

@@ -37,10 +37,11 @@ export interface ImageWalk {
 export interface WalkImageOptions extends Pick<WalkOptions, 'onPage'> {
   readOptions?: DecodeHeaderOptions;
   /**
-   * Asked once the prologue is read: a function to see every stored payload chunk (a view,
-   * valid during the call), for hashing in the same pass, or null for none.
+   * Called once the prologue is read, before any payload byte: may refuse the image (throw), and
+   * may return a function that sees every stored payload chunk (a view, valid during the call),
+   * for hashing in the same pass.
    */
-  watchStored?: (image: SaveImagePrologue) => ((chunk: Buffer) => void) | null;
+  onPrologue?: (image: SaveImagePrologue) => ((chunk: Buffer) => void) | null | void;
 }
 
 export async function walkImage(source: FdSource, options: WalkImageOptions = {}): Promise<ImageWalk> {
@@ -54,7 +55,7 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   const mismatch = describePayloadMismatch(image.header.format, first);
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
 
-  const onStored = options.watchStored?.(image) ?? undefined;
+  const onStored = options.onPrologue?.(image) ?? undefined;
   const walkerOptions: WalkOptions = { ...(options.onPage ? { onPage: options.onPage } : {}) };
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });

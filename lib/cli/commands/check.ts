@@ -1,13 +1,12 @@
 // savekit check IMAGE|-: everything a restore needs, in one pass over the image.
 import { createXxh64 } from '../../hash.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { assertSealHolds } from '../../pipe/rewrite.js';
 import { walkImage } from '../../pipe/walk-image.js';
 import { parseXml } from '../../xml/parse.js';
 import { formatName } from '../../codec/header.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, openInput } from '../fd-args.js';
+import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { walkReport } from './walk.js';
 
@@ -29,35 +28,33 @@ ${COMMON_HELP}`,
 export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
-    const input = await openInput(io, positionals[0]!);
-    try {
-      const hasher = await createXxh64();
-      const walk = await walkImage(new FdSource(input.fd, { growPipe: growPipes(io) }), {
+    const passed: string[] = [];
+    const hasher = await createXxh64();
+    const walk = await withSource(io, positionals[0]!, (source) =>
+      walkImage(source, {
         readOptions: readOptionsOf(spec, values),
-        watchStored: (image) => (image.seal ? (chunk) => hasher.update(chunk) : null), // hash only what has a seal
-      });
-      const { image, summary } = walk;
-      const passed = [
-        `header and data region: version ${image.header.version}, ${formatName(image.header.format)} payload at offset ${image.payloadOffset}`,
-      ];
-      parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset });
-      const cookie = image.region.cookie;
-      if (cookie && cookie.length > 0) parseXml(cookie.text, { what: 'the cookie', offset: cookie.offset });
-      passed.push(`domain XML${cookie ? ' and cookie' : ''} well-formed`);
-      passed.push(
-        summary.eof
-          ? `QEMU stream complete: ${summary.ramBlocks.length} RAM blocks, ${summary.devices.length} devices (${summary.deviceSizing}), EOF at offset ${summary.endOffset}`
-          : `QEMU stream walked to an opaque device tail from offset ${summary.opaqueFrom} (no sizes, no footers: its end cannot be confirmed)`,
-      );
-      if (image.seal) {
-        assertSealHolds(image.seal, image.payloadOffset, walk.payloadLength, hasher.digestHex());
-        passed.push(`payload matches its seal (xxh64 ${image.seal.digest})`);
-      }
-      if (values.json) await printJson(io, { ok: true, checks: passed, walk: walkReport(summary) });
-      else await print(io, `${passed.map((line) => `ok  ${line}`).join('\n')}\n`);
-      return 0;
-    } finally {
-      input.close();
+        onPrologue(image) {
+          passed.push(`header and data region: version ${image.header.version}, ${formatName(image.header.format)} payload at offset ${image.payloadOffset}`);
+          const { xml, cookie } = image.region;
+          parseXml(xml.text, { what: 'the domain XML', offset: xml.offset });
+          if (cookie && cookie.length > 0) parseXml(cookie.text, { what: 'the cookie', offset: cookie.offset });
+          passed.push(`domain XML${cookie ? ' and cookie' : ''} well-formed`);
+          return image.seal ? (chunk) => hasher.update(chunk) : null; // hash only what has a seal
+        },
+      }),
+    );
+    const { image, summary } = walk;
+    passed.push(
+      summary.eof
+        ? `QEMU stream complete: ${summary.ramBlocks.length} RAM blocks, ${summary.devices.length} devices (${summary.deviceSizing}), EOF at offset ${summary.endOffset}`
+        : `QEMU stream walked to an opaque device tail from offset ${summary.opaqueFrom} (no sizes, no footers: its end cannot be confirmed)`,
+    );
+    if (image.seal) {
+      assertSealHolds(image.seal, image.payloadOffset, walk.payloadLength, hasher.digestHex());
+      passed.push(`payload matches its seal (xxh64 ${image.seal.digest})`);
     }
+    if (values.json) await printJson(io, { ok: true, checks: passed, walk: walkReport(summary) });
+    else await print(io, `${passed.map((line) => `ok  ${line}`).join('\n')}\n`);
+    return 0;
   },
 };

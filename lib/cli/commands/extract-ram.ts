@@ -1,9 +1,8 @@
 // savekit extract-ram IMAGE OUTDIR: one sparse raw file per RAM block.
-import { FdSource } from '../../pipe/fd-source.js';
 import { extractRam } from '../../pipe/extract-ram.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, openInput } from '../fd-args.js';
+import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 
 const spec: CommandSpec = {
@@ -24,14 +23,9 @@ export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
     const [imageArg, folder] = positionals as [string, string];
-    const input = await openInput(io, imageArg);
-    try {
-      const blocks = await extractRam(new FdSource(input.fd, { growPipe: growPipes(io) }), folder, { readOptions: readOptionsOf(spec, values) });
-      if (values.json) await printJson(io, { folder, blocks });
-      else await print(io, blocks.map((b) => `${b.file}: ${b.length} bytes, ${b.dataPages} data pages, ${b.zeroPages} zero pages`).join('\n') + '\n');
-      return 0;
-    } finally {
-      input.close();
-    }
+    const blocks = await withSource(io, imageArg, (source) => extractRam(source, folder, { readOptions: readOptionsOf(spec, values) }));
+    if (values.json) await printJson(io, { folder, blocks });
+    else await print(io, blocks.map((b) => `${b.file}: ${b.length} bytes, ${b.dataPages} data pages, ${b.zeroPages} zero pages`).join('\n') + '\n');
+    return 0;
   },
 };

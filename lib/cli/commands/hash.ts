@@ -1,9 +1,8 @@
 // savekit hash IMAGE|-: XXH64 of the payload and of the prologue, as `xxhsum -H1` prints them.
 import { hashImage } from '../../pipe/hash-image.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, openInput } from '../fd-args.js';
+import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { createProgress, progressHooks } from '../progress.js';
 
@@ -22,10 +21,9 @@ ${COMMON_HELP}`,
 export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
-    const input = await openInput(io, positionals[0]!);
     const progress = createProgress(io, values);
     try {
-      const digest = await hashImage(new FdSource(input.fd, { growPipe: growPipes(io) }), readOptionsOf(spec, values), progressHooks(progress));
+      const digest = await withSource(io, positionals[0]!, (source) => hashImage(source, readOptionsOf(spec, values), progressHooks(progress)));
       progress.stop();
       const result = {
         algorithm: 'xxh64',
@@ -45,7 +43,6 @@ export const command: Command = {
       return 0;
     } finally {
       progress.stop();
-      input.close();
     }
   },
 };

@@ -3,11 +3,10 @@ import { decodeSeal, withSeal } from '../../codec/seal.js';
 import { encodeHeaderInto } from '../../codec/header.js';
 import { SaveImageError } from '../../errors.js';
 import { patchImage } from '../../file/patch.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { hashImage } from '../../pipe/hash-image.js';
 import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, openInput } from '../fd-args.js';
+import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { createProgress, progressHooks } from '../progress.js';
 
@@ -37,14 +36,12 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const path = positionals[0]!;
     if (path === '-') throw new SaveImageError('ERR_USAGE', 'seal edits a file in place: give a path (rewrite --seal seals a copy)');
-    const input = await openInput(io, path);
     const progress = createProgress(io, values);
     let digest;
     try {
-      digest = await hashImage(new FdSource(input.fd, { growPipe: growPipes(io) }), {}, progressHooks(progress));
+      digest = await withSource(io, path, (source) => hashImage(source, {}, progressHooks(progress)));
     } finally {
       progress.stop();
-      input.close();
     }
     const seal = { payloadLength: digest.payloadLength, digest: digest.payload };
     const result = await patchImage(path, (image) => {

@@ -1,10 +1,9 @@
 // savekit verify IMAGE|-: does the payload still match the seal in the header?
-import { FdSource } from '../../pipe/fd-source.js';
 import { hashPayload } from '../../pipe/hash-image.js';
 import { assertSealHolds } from '../../pipe/rewrite.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, openInput } from '../fd-args.js';
+import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { createProgress, progressHooks } from '../progress.js';
 
@@ -25,26 +24,25 @@ ${COMMON_HELP}`,
 export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
-    const input = await openInput(io, positionals[0]!);
     const progress = createProgress(io, values);
     try {
-      const source = new FdSource(input.fd, { growPipe: growPipes(io) });
-      const image = source.readPrologue(readOptionsOf(spec, values));
-      const seal = image.seal;
-      if (seal === null) {
-        if (values.json) await printJson(io, { sealed: false, ok: null });
-        else await print(io, `${input.label}: not sealed: there is no seal to verify (savekit seal adds one)\n`);
+      return await withSource(io, positionals[0]!, async (source, input) => {
+        const image = source.readPrologue(readOptionsOf(spec, values));
+        const seal = image.seal;
+        if (seal === null) {
+          if (values.json) await printJson(io, { sealed: false, ok: null });
+          else await print(io, `${input.label}: not sealed: there is no seal to verify (savekit seal adds one)\n`);
+          return 0;
+        }
+        const digest = await hashPayload(source, image, progressHooks(progress));
+        progress.stop();
+        assertSealHolds(seal, image.payloadOffset, digest.payloadLength, digest.payload);
+        if (values.json) await printJson(io, { sealed: true, ok: true, payloadLength: digest.payloadLength, digest: digest.payload });
+        else await print(io, `${input.label}: payload matches its seal (xxh64 ${digest.payload}, ${digest.payloadLength} bytes)\n`);
         return 0;
-      }
-      const digest = await hashPayload(source, image, progressHooks(progress));
-      progress.stop();
-      assertSealHolds(seal, image.payloadOffset, digest.payloadLength, digest.payload);
-      if (values.json) await printJson(io, { sealed: true, ok: true, payloadLength: digest.payloadLength, digest: digest.payload });
-      else await print(io, `${input.label}: payload matches its seal (xxh64 ${digest.payload}, ${digest.payloadLength} bytes)\n`);
-      return 0;
+      });
     } finally {
       progress.stop();
-      input.close();
     }
   },
 };

@@ -1,10 +1,9 @@
 // savekit walk IMAGE|-: what the QEMU migration stream inside holds, read lazily.
 import type { WalkSummary } from '../../codec/qemu/walker.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { walkImage } from '../../pipe/walk-image.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, openInput } from '../fd-args.js';
+import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { formatBytes } from '../progress.js';
 
@@ -29,16 +28,11 @@ ${COMMON_HELP}`,
 export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
-    const input = await openInput(io, positionals[0]!);
-    try {
-      const walk = await walkImage(new FdSource(input.fd, { growPipe: growPipes(io) }), { readOptions: readOptionsOf(spec, values) });
-      const report = walkReport(walk.summary);
-      if (values.json) await printJson(io, report);
-      else await print(io, formatWalk(report));
-      return 0;
-    } finally {
-      input.close();
-    }
+    const walk = await withSource(io, positionals[0]!, (source) => walkImage(source, { readOptions: readOptionsOf(spec, values) }));
+    const report = walkReport(walk.summary);
+    if (values.json) await printJson(io, report);
+    else await print(io, formatWalk(report));
+    return 0;
   },
 };
 
