@@ -66,6 +66,7 @@ export class SaveImageError extends Error {
 export function ioError(action: string, path: string, cause: unknown): SaveImageError {
   if (SaveImageError.is(cause)) return cause;
   const sys = cause as NodeJS.ErrnoException;
-  const reason = sys?.code ? `${sys.code}: ${sys.message}` : String(cause);
+  const message = sys instanceof Error ? sys.message : String(cause);
+  const reason = sys?.code && !message.startsWith(`${sys.code}:`) ? `${sys.code}: ${message}` : message;
   return new SaveImageError('ERR_IO', `cannot ${action} ${path} (${reason})`, { cause });
 }

@@ -9,11 +9,13 @@ import type { CliIo } from './io.js';
 export interface OpenedFd {
   fd: number;
   label: string;
+  /** A regular file (an output then gets the Part magic until it is complete). */
+  isFile: boolean;
   close(): void;
 }
 
 export async function openInput(io: CliIo, argument: string): Promise<OpenedFd> {
-  if (argument === '-') return { fd: io.stdinFd, label: 'stdin', close() {} };
+  if (argument === '-') return { fd: io.stdinFd, label: 'stdin', isFile: false, close() {} };
   await assertNoJournal(argument);
   let fd: number;
   try {
@@ -21,12 +23,12 @@ export async function openInput(io: CliIo, argument: string): Promise<OpenedFd> 
   } catch (error) {
     throw ioError('open', argument, error);
   }
-  return { fd, label: argument, close: () => closeSync(fd) };
+  return { fd, label: argument, isFile: fstatSync(fd).isFile(), close: () => closeSync(fd) };
 }
 
 /** Opens OUT for writing (created or truncated), refusing to overwrite the input itself. */
 export function openOutput(io: CliIo, argument: string, input: OpenedFd): OpenedFd {
-  if (argument === '-') return { fd: io.stdoutFd, label: 'stdout', close() {} };
+  if (argument === '-') return { fd: io.stdoutFd, label: 'stdout', isFile: false, close() {} };
   const inputStat = fstatSync(input.fd);
   let fd: number;
   try {
@@ -45,7 +47,7 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
   } catch (error) {
     throw ioError('create', argument, error);
   }
-  return { fd, label: argument, close: () => closeSync(fd) };
+  return { fd, label: argument, isFile: fstatSync(fd).isFile(), close: () => closeSync(fd) };
 }
 
 /** Pipes are grown to 1 MiB unless SAVEKIT_NO_GROW_PIPES=1 (to compare, or to rule it out). */

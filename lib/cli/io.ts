@@ -37,13 +37,20 @@ export function printJson(io: CliIo, value: unknown): Promise<void> {
 
 /** Reports an error the way every command does, and returns the exit status. */
 export async function reportError(io: CliIo, error: unknown, json: boolean): Promise<number> {
-  const known = SaveImageError.is(error)
-    ? error
-    : new SaveImageError('ERR_IO', `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const known = SaveImageError.is(error) ? error : asSaveImageError(error);
   if (json) {
     await printJson(io, { error: { code: known.code, message: known.message, offset: known.offset ?? null } });
   } else {
     io.stderr.write(`error[${known.code}]: ${known.message}\n`);
   }
   return exitStatusOf(known);
+}
+
+/** A system error (errno) becomes ERR_IO with its message; anything else is a bug: show its stack. */
+function asSaveImageError(error: unknown): SaveImageError {
+  const sys = error as NodeJS.ErrnoException;
+  if (sys instanceof Error && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+    return new SaveImageError('ERR_IO', `${sys.syscall} failed (${sys.code}): ${sys.message}`, { cause: error });
+  }
+  return new SaveImageError('ERR_IO', `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 }

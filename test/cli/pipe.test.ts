@@ -145,6 +145,17 @@ test('rewrite of a sealed input whose payload was changed fails with ERR_SEAL_MI
   assert.match(result.stderr, 'error[ERR_SEAL_MISMATCH]');
 });
 
+test('rewrite onto a full device (ENOSPC), as a path or as stdout: exit 1, ERR_IO naming it, no stack trace', () => {
+  for (const result of [runBinary(['rewrite', samplePath('libvirt-9.0/raw.save'), '/dev/full']), spawnSync('bash', ['-c', `"${process.execPath}" "${SAVEKIT_BIN}" rewrite "${samplePath('libvirt-9.0/raw.save')}" > /dev/full`])]) {
+    assert.is(result.status, 1);
+    const stderr = result.stderr.toString();
+    assert.match(stderr, 'error[ERR_IO]');
+    assert.match(stderr, 'ENOSPC');
+    assert.not.match(stderr, '    at ');
+    assert.not.match(stderr, 'LibvirtQemudPart'); // not a file: nothing is left behind to refuse
+  }
+});
+
 test('rewrite refuses to overwrite its own input', () => {
   const path = copySample('libvirt-9.0/raw.save');
   const result = runBinary(['rewrite', path, path]);

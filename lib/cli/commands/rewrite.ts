@@ -100,7 +100,7 @@ export const command: Command = {
     } catch (error) {
       progress.stop();
       if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
-      throw explainPartialOutput(error, (output as OpenedFd | null)?.label ?? null);
+      throw explainPartialOutput(error, output as OpenedFd | null);
     } finally {
       (output as OpenedFd | null)?.close();
       input.close();
@@ -108,11 +108,12 @@ export const command: Command = {
   },
 };
 
-/** A failure after OUT was created leaves it under the Part magic: say so. */
-function explainPartialOutput(error: unknown, label: string | null): unknown {
-  if (label === null || label === 'stdout') return error;
-  const known = SaveImageError.is(error) ? error : ioError('copy to', label, error);
-  return new SaveImageError(known.code, `${known.message}\n${label} is left incomplete, under the LibvirtQemudPart magic: libvirt will not restore it`, {
+/** Names the output a failure happened on; a file left behind keeps the Part magic: say so. */
+function explainPartialOutput(error: unknown, output: OpenedFd | null): unknown {
+  if (output === null) return error;
+  const known = SaveImageError.is(error) ? error : ioError('write to', output.label, error);
+  if (!output.isFile) return known;
+  return new SaveImageError(known.code, `${known.message}\n${output.label} is left incomplete, under the LibvirtQemudPart magic: libvirt will not restore it`, {
     ...(known.offset === undefined ? {} : { offset: known.offset }),
     cause: error,
   });
