@@ -83,26 +83,54 @@ for (const scenario of SCENARIOS) {
   });
 }
 
-for (const errno of ['EIO', 'ENOSPC']) {
-  test(`define under ${errno} at every step: a clear error, and an image that is unchanged or recoverable`, async () => {
-    for (let failAt = 0; ; failAt++) {
-      const { path, old, expected } = await startingImage(SCENARIOS[0]!);
-      const faulty = faultyFiles({ crashAfter: failAt, errno, once: true });
-      try {
-        await patchImage(path, SCENARIOS[0]!.edit, { files: faulty.files });
-      } catch (error) {
-        assert.is((error as { code?: string }).code, 'ERR_IO');
-        assert.match((error as Error).message, errno);
-        await recoverImage(path);
-        const after = readFileSync(path);
-        assert.ok(after.equals(old) || after.equals(expected), `fail at ${failAt}`);
-        continue;
+for (const scenario of SCENARIOS) {
+  for (const errno of ['EIO', 'ENOSPC']) {
+    test(`${scenario.name} under ${errno} at every step: a clear error, and an image that is unchanged or recoverable`, async () => {
+      for (let failAt = 0; ; failAt++) {
+        const { path, old, expected } = await startingImage(scenario);
+        const faulty = faultyFiles({ crashAfter: failAt, errno, once: true });
+        try {
+          await patchImage(path, scenario.edit, { files: faulty.files });
+        } catch (error) {
+          assert.is((error as { code?: string }).code, 'ERR_IO');
+          assert.match((error as Error).message, errno);
+          const now = readFileSync(path);
+          assert.ok(libvirtSafe(now, old, expected), `fail at ${failAt}: libvirt would see a torn image`);
+          await recoverImage(path);
+          const after = readFileSync(path);
+          assert.ok(after.equals(old) || after.equals(expected), `fail at ${failAt}`);
+          continue;
+        }
+        assert.ok(readFileSync(path).equals(expected));
+        break;
       }
-      assert.ok(readFileSync(path).equals(expected));
-      break;
-    }
-  });
+    });
+  }
 }
+
+test('a seal written under ENOSPC at every step leaves the image unsealed or sealed, never torn', async () => {
+  const seal = { payloadLength: 1, digest: '0123456789abcdef' };
+  const { withSeal } = await import('../../lib/codec/seal.js');
+  const { encodeHeaderInto } = await import('../../lib/codec/header.js');
+  const sealing: PrologueEdit = (image) => {
+    const prologue = Buffer.from(image.prologueBytes);
+    encodeHeaderInto(withSeal(image.header, seal), prologue, 0);
+    return prologue;
+  };
+  for (let failAt = 0; failAt < 12; failAt++) {
+    const path = copySample('libvirt-9.0/raw.save');
+    const old = readFileSync(path);
+    try {
+      await patchImage(path, sealing, { files: faultyFiles({ crashAfter: failAt, errno: 'ENOSPC', once: true }).files });
+    } catch (error) {
+      assert.is((error as { code?: string }).code, 'ERR_IO');
+    }
+    await recoverImage(path);
+    const after = readFileSync(path);
+    assert.ok(after.equals(old) || after.readUInt32LE(36 + 36) === 0x4c414553, `fail at ${failAt}`);
+    assert.ok(after.subarray(92).equals(old.subarray(92)));
+  }
+});
 
 test('short writes still produce the new image', async () => {
   const { path, expected } = await startingImage(SCENARIOS[0]!);

@@ -2,7 +2,7 @@
 // the result, the bytes that may change, and a payload that never changes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePrologue } from '../../lib/codec/prologue.js';
 import { planDefine, planSet } from '../../lib/edit/plan.js';
@@ -215,6 +215,15 @@ test('a second editor gets ERR_LOCKED at once; a dead holder\'s lock is taken ov
   writeFileSync(lockPathOf(path), '999999999\n');
   const result = await patchImage(path, (image) => planSet(image, { wasRunning: 0 }));
   assert.ok(result.changed);
+});
+
+test('an image reached through a symlink is edited where it lies, the link kept', async () => {
+  const target = copySample('libvirt-9.0/raw.save');
+  const link = join(tempDir(), 'link.save');
+  symlinkSync(target, link);
+  await patchImage(link, (image) => planSet(image, { wasRunning: 0 }));
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.is(readFileSync(target).readUInt32LE(24), 0);
 });
 
 test('an edit refuses while a journal is pending', async () => {
