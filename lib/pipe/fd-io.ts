@@ -2,7 +2,7 @@
 // readSync/writeSync pair beats Node streams on pipes by avoiding a thread-pool hop per chunk
 // (ARCHITECTURE.md, hot path 9; bench/RESULTS.md). Descriptors inherited in non-blocking mode
 // answer EAGAIN: wait a millisecond and try again rather than spin.
-import { fstatSync, readSync, writeSync } from 'node:fs';
+import { fstatSync, fsyncSync, readSync, writeSync } from 'node:fs';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -59,3 +59,11 @@ export function isRegularFile(fd: number): boolean {
 export function alignedBuffer(size: number): Buffer {
   return Buffer.allocUnsafeSlow(size + 4096).subarray(4080, 4080 + size);
 }
+
+/** The writes and syncs of a copy, behind one seam so that a test can fail any of them. */
+export interface OutputOps {
+  write(fd: number, bytes: Uint8Array, position: number | null): void;
+  sync(fd: number): void;
+}
+
+export const realOutput: OutputOps = { write: writeAll, sync: fsyncSync };

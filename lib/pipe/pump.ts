@@ -5,7 +5,7 @@
 // copy goes on, and the final fsync that libvirt's ordering needs finds little left to do.
 import { fdatasync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { writeAll } from './fd-io.js';
+import { type OutputOps, realOutput } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import type { PayloadHasher } from './payload-hasher.js';
 
@@ -18,11 +18,14 @@ export interface PumpTargets {
   overlapWriteback?: boolean;
   /** Called after each chunk with the payload bytes moved so far. */
   onProgress?: ((bytes: number) => void) | null;
+  /** The writes (a seam for fault injection). */
+  output?: OutputOps;
 }
 
 /** Moves the rest of `source` to the targets; resolves to the payload byte count. */
 export async function pumpPayload(source: FdSource, targets: PumpTargets): Promise<number> {
   const { hasher, outputFd, onProgress } = targets;
+  const output = targets.output ?? realOutput;
   const writeback = targets.overlapWriteback && outputFd != null ? new Writeback(outputFd) : null;
   let moved = 0;
   let sinceWriteback = 0;
@@ -32,7 +35,7 @@ export async function pumpPayload(source: FdSource, targets: PumpTargets): Promi
       const chunk = source.next();
       if (chunk === null) break;
       hasher?.afterRead(source, chunk);
-      if (outputFd != null) writeAll(outputFd, chunk, null);
+      if (outputFd != null) output.write(outputFd, chunk, null);
       moved += chunk.length;
       onProgress?.(moved);
       if (writeback && (sinceWriteback += chunk.length) >= WRITEBACK_EVERY_BYTES) {

@@ -2,14 +2,13 @@
 // through byte for byte. To a file the prologue goes first under the Part magic, and the Save
 // magic (with the seal) only after the last payload byte is written and synced, as libvirt
 // writes its own images: a failed or cut copy is an image libvirt refuses, never a short one.
-import { fsyncSync } from 'node:fs';
 import { HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
 import { decodeHeader, type DecodeHeaderOptions, encodeHeaderInto } from '../codec/header.js';
 import { decodePrologue, type SaveImagePrologue } from '../codec/prologue.js';
 import { describeStreamEnd, type StreamEnd } from '../codec/qemu/stream-end.js';
 import { decodeSeal, type PayloadSeal, withSeal } from '../codec/seal.js';
 import { SaveImageError } from '../errors.js';
-import { isRegularFile, writeAll } from './fd-io.js';
+import { isRegularFile, type OutputOps, realOutput } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { createPayloadHasher } from './payload-hasher.js';
 import { growPipe, makeBlocking } from './pipe-setup.js';
@@ -29,6 +28,8 @@ export interface RewriteParams {
   onProgress?: (bytes: number) => void;
   /** Grow an output pipe to 1 MiB (default true). */
   growPipe?: boolean;
+  /** The writes and syncs (a seam for fault injection; default: the real ones). */
+  output?: OutputOps;
 }
 
 export interface RewriteResult {
@@ -44,6 +45,7 @@ const STREAM_FORMATS = new Set([0, 6]); // raw and sparse payloads are bare QEMU
 
 export async function rewriteImage(params: RewriteParams): Promise<RewriteResult> {
   const { source } = params;
+  const output = params.output ?? realOutput;
   const before = source.readPrologue(params.readOptions ?? {});
   const prologue = params.plan(before);
   const header = decodeHeader(prologue, { maxDataLen: Number.MAX_SAFE_INTEGER });
@@ -64,8 +66,8 @@ export async function rewriteImage(params: RewriteParams): Promise<RewriteResult
   let payloadLength: number;
   let digest: string | null;
   try {
-    writeAll(outputFd, toFile ? withPartMagic(prologue) : prologue, null);
-    payloadLength = await pumpPayload(source, { hasher, outputFd, overlapWriteback: toFile, onProgress: params.onProgress ?? null });
+    output.write(outputFd, toFile ? withPartMagic(prologue) : prologue, null);
+    payloadLength = await pumpPayload(source, { hasher, outputFd, overlapWriteback: toFile, onProgress: params.onProgress ?? null, output });
     digest = hasher ? await hasher.digestHex(source) : null;
   } catch (error) {
     await hasher?.abort();
@@ -88,9 +90,19 @@ export async function rewriteImage(params: RewriteParams): Promise<RewriteResult
   const finalPrologue = Buffer.from(prologue);
   encodeHeaderInto(seal ? withSeal(header, seal) : header, finalPrologue, 0);
   if (toFile) {
-    fsyncSync(outputFd);
-    writeAll(outputFd, finalPrologue.subarray(0, HEADER_BYTES), 0);
-    fsyncSync(outputFd);
+    output.sync(outputFd);
+    output.write(outputFd, finalPrologue.subarray(0, HEADER_BYTES), 0);
+    try {
+      output.sync(outputFd);
+    } catch (error) {
+      // Not known to be on disk: take the Save magic back rather than claim a complete image.
+      try {
+        output.write(outputFd, Buffer.from(MAGIC_PART, 'latin1'), 0);
+      } catch {
+        // the disk refuses everything now; the error below says the copy failed
+      }
+      throw error;
+    }
   }
   return { before, after: decodePrologue(finalPrologue, { maxDataLen: Number.MAX_SAFE_INTEGER }), payloadLength, seal, streamEnd };
 }
