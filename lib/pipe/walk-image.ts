@@ -5,8 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { formatName } from '../codec/header.js';
-import type { DecodeHeaderOptions } from '../codec/header.js';
+import { type DecodeHeaderOptions, formatName } from '../codec/header.js';
 import { describePayloadMismatch } from '../codec/payload-signature.js';
 import type { SaveImagePrologue } from '../codec/prologue.js';
 import { describeStreamEnd } from '../codec/qemu/stream-end.js';

@@ -189,7 +189,6 @@ class WalkState {
   capabilities: string[] = [];
   memSize: number | null = null;
   blocks = new Map<string, RamBlockSummary>();
-  blockOrder: RamBlockSummary[] = [];
   sections = new Map<number, SectionSummary>();
   devices: string[] = [];
   commands: string[] = [];
@@ -199,7 +198,6 @@ class WalkState {
   endOffset: number | null = null;
   vmdescription: VmDescription | null;
   trailingBytes = 0;
-  trailingNonZero = false;
   opaqueFrom: number | null = null;
   currentBlock: RamBlockSummary | null = null;
   readonly base: number;
@@ -243,7 +241,7 @@ class WalkState {
       machine: this.machine,
       capabilities: this.capabilities,
       memSize: this.memSize,
-      ramBlocks: this.blockOrder,
+      ramBlocks: [...this.blocks.values()], // in MEM_SIZE order: a Map keeps insertion order
       sections: [...this.sections.values()],
       devices: this.devices,
       commands: this.commands,
@@ -485,7 +483,6 @@ function* memSizePreamble(s: WalkState, section: SectionSummary, total: number, 
     section.bytes += 1 + nameLength + 8;
     const block: RamBlockSummary = { name, length, pages: Math.ceil(length / pageSize), zeroPages: 0, dataPages: 0 };
     s.blocks.set(name, block);
-    s.blockOrder.push(block);
     sum += length;
     if (mappedRam) {
       const header = yield { take: MAPPED_RAM_HEADER_BYTES };
