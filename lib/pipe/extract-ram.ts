@@ -25,7 +25,8 @@ export function blockFilePath(folder: string, name: string): string {
 
 export async function extractRam(source: FdSource, folder: string, options: Pick<WalkImageOptions, 'readOptions'> = {}): Promise<ExtractedBlock[]> {
   mkdirSync(folder, { recursive: true });
-  const files = new Map<string, { fd: number; written: Uint8Array; file: string }>();
+  // Pages written so far, per block: a set, since a lying block length must not size memory.
+  const files = new Map<string, { fd: number; written: Set<number>; file: string }>();
   const open = (block: RamBlockSummary) => {
     let entry = files.get(block.name);
     if (!entry) {
@@ -33,7 +34,7 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
       mkdirSync(dirname(file), { recursive: true });
       const fd = openSync(file, 'w');
       ftruncateSync(fd, block.length); // all holes until pages arrive
-      entry = { fd, written: new Uint8Array(block.pages), file };
+      entry = { fd, written: new Set<number>(), file };
       files.set(block.name, entry);
     }
     return entry;
@@ -46,11 +47,12 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
         const page = address / (block.length / block.pages || 4096);
         if (data) {
           writeAll(entry.fd, data, address);
-          entry.written[page] = 1;
-        } else if (fill !== 0 || entry.written[page]) {
+          entry.written.add(page);
+        } else if (fill !== 0 || entry.written.has(page)) {
           // The last record wins: a zero page over an earlier data page must clear it.
           writeAll(entry.fd, Buffer.alloc(block.length / block.pages, fill), address);
-          entry.written[page] = fill === 0 ? 0 : 1;
+          if (fill === 0) entry.written.delete(page);
+          else entry.written.add(page);
         }
       },
     });

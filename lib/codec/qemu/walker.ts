@@ -76,6 +76,10 @@ export interface WalkOptions {
 type Request = { take: number } | { peek: number } | { skip: number } | { rest: true } | { scan: (view: Buffer) => number };
 
 const DEFAULT_FOOTER_SCAN_BYTES = 64 * 1024 * 1024;
+/** Lengths the stream states for bytes the walk must hold: beyond these they are lies. */
+const MAX_MACHINE_NAME_BYTES = 256;
+const MAX_DESCRIPTION_BYTES = 64 * 1024 * 1024;
+const MAX_BITMAP_BYTES = 64 * 1024 * 1024;
 
 /** Feeds a stream in, reports its summary at the end. */
 export class QemuStreamWalker {
@@ -280,6 +284,7 @@ function* walk(s: WalkState): Generator<Request, void, Buffer> {
       case RECORD.CONFIGURATION: {
         s.where = 'the configuration section';
         const length = (yield { take: 4 }).readUInt32BE(0);
+        if (length > MAX_MACHINE_NAME_BYTES) throw s.bad(`a machine type name of ${length} bytes`, s.absolute(-4));
         s.machine = (yield { take: length }).toString('latin1');
         for (;;) {
           const next = yield { peek: 1 };
@@ -494,7 +499,9 @@ function* memSizePreamble(s: WalkState, section: SectionSummary, total: number, 
       // The bitmap (one bit a page, set: data in the page area) follows the header, as QEMU
       // writes it; then the page area. Offsets are absolute in the file.
       if (bitmapOffset === s.absolute()) {
-        const present = countBits(yield { take: Math.ceil(block.pages / 64) * 8 }, block.pages);
+        const bitmapBytes = Math.ceil(block.pages / 64) * 8;
+        if (bitmapBytes > MAX_BITMAP_BYTES) throw s.bad(`a mapped-ram bitmap of ${bitmapBytes} bytes for block ${name}`);
+        const present = countBits(yield { take: bitmapBytes }, block.pages);
         block.dataPages = present;
         block.zeroPages = block.pages - present;
       }
@@ -565,6 +572,7 @@ function* afterEof(s: WalkState): Generator<Request, void, Buffer> {
   if (next[0] !== RECORD.VMDESCRIPTION) return;
   yield { take: 1 };
   const length = (yield { take: 4 }).readUInt32BE(0);
+  if (length > MAX_DESCRIPTION_BYTES) throw s.bad(`a device description of ${length} bytes`, s.absolute(-4));
   const json = yield { take: length };
   s.vmdescription ??= decodeVmDescription(json.toString('utf8'));
 }

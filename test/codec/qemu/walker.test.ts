@@ -128,6 +128,26 @@ const BAD: Array<[string, Buffer, string]> = [
   ['ram section version 3', (() => { const s = new QemuStreamBuilder(); s.start(2, 'ram', 3, [...ram.memSize(BLOCKS), ...ram.eos()]); return s.eof([]); })(), 'ram section version 3'],
 ];
 
+function lyingBitmap(): Buffer {
+  const head = Buffer.concat([Buffer.from('QEVM\0\0\0\x03', 'latin1'), Buffer.from([7]), u32(10), Buffer.from('pc-q35-9.2'), Buffer.from([5]), Buffer.from([26]), Buffer.from('configuration/capabilities'), u32(1), u32(1), Buffer.from([10]), Buffer.from('mapped-ram')]);
+  const start = Buffer.concat([Buffer.from([1]), u32(2), Buffer.from([3]), Buffer.from('ram'), u32(0), u32(4)]);
+  const length = 2 ** 45;
+  const memSize = Buffer.concat([...ram.raw(length + 4), Buffer.from([6]), Buffer.from('pc.ram'), ...ram.raw(length)]);
+  const headerAt = head.length + start.length + memSize.length;
+  const header = Buffer.alloc(28);
+  header.writeUInt32BE(1, 0);
+  header.writeBigUInt64BE(4096n, 4);
+  header.writeBigUInt64BE(BigInt(500 + headerAt + 28), 12); // absolute: the tests walk from offset 500
+  header.writeBigUInt64BE(1n << 20n, 20);
+  return Buffer.concat([head, start, memSize, header, Buffer.alloc(64)]);
+}
+
+BAD.push(
+  ['a machine name length that lies', Buffer.concat([Buffer.from('QEVM\0\0\0\x03', 'latin1'), Buffer.from([7]), u32(0x7fffffff), Buffer.from('pc')]), 'machine type name of 2147483647 bytes'],
+  ['a description length that lies', Buffer.concat([Buffer.from('QEVM\0\0\0\x03', 'latin1'), Buffer.from([0, 6]), u32(0xfffffff0), Buffer.from('{"a":1}')]), 'device description of'],
+  ['a mapped-ram block length that lies', lyingBitmap(), 'mapped-ram bitmap of'],
+);
+
 for (const [name, bytes, message] of BAD) {
   test(`ERR_BAD_STREAM for ${name}`, () => {
     try {
