@@ -5,7 +5,7 @@ import { fuzzAll } from './targets.js';
 
 const test = suite('fuzz (quick, fixed seed)');
 
-for (const report of fuzzAll(400, 20261125)) {
+for (const report of await fuzzAll(400, 20261125)) {
   test(`${report.target}: ${report.runs} cases end in a result or a coded SaveImageError`, () => {
     assert.is(report.failure, null, report.failure ?? '');
   });

@@ -9,7 +9,7 @@ const started = performance.now();
 let tried = 0;
 let failures = 0;
 for (const name of Object.keys(TARGETS)) {
-  const [report] = fuzzAll(each, seed, name);
+  const [report] = await fuzzAll(each, seed, name);
   tried += report!.runs;
   if (report!.failure) failures++;
   console.log(`${name.padEnd(10)} ${String(report!.runs).padStart(9)} cases  ${report!.failure ? `FAILED: ${report!.failure}` : 'ok'}`);

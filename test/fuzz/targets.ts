@@ -3,6 +3,9 @@
 // chunkings. Each case must end in a result or a SaveImageError with a code: never another
 // exception, never a hang (every case is bounded: inputs are finite and every loop consumes).
 import fc from 'fast-check';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { decodePrologue } from '../../lib/codec/prologue.js';
 import { QemuStreamWalker } from '../../lib/codec/qemu/walker.js';
 import { describeStreamEnd } from '../../lib/codec/qemu/stream-end.js';
@@ -12,6 +15,11 @@ import { SaveImageError } from '../../lib/errors.js';
 import { inspectPrologue } from '../../lib/inspect.js';
 import { PrologueGatherer } from '../../lib/stream/prologue-gatherer.js';
 import { redactSecrets } from '../../lib/xml/redact.js';
+import { extractRam } from '../../lib/pipe/extract-ram.js';
+import { FdSource } from '../../lib/pipe/fd-source.js';
+import { hashImage } from '../../lib/pipe/hash-image.js';
+import { rewriteImage } from '../../lib/pipe/rewrite.js';
+import { walkImage } from '../../lib/pipe/walk-image.js';
 import { QemuStreamBuilder, ram } from '../helpers/qemu-stream.js';
 import { syntheticImageBuffer, syntheticPrologue } from '../helpers/synthetic-image.js';
 
@@ -23,6 +31,32 @@ function accepts(fn: () => unknown): boolean {
   } catch (error) {
     if (SaveImageError.is(error) && typeof error.code === 'string') return true;
     throw error;
+  }
+}
+
+async function acceptsAsync(fn: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (error) {
+    if (SaveImageError.is(error) && typeof error.code === 'string') return true;
+    throw error;
+  }
+}
+
+/** A scratch file for the file-level targets, rewritten for every case. */
+const scratch = join(mkdtempSync(join(tmpdir(), 'savekit-fuzz-')), 'case.save');
+process.once('exit', () => rmSync(dirname(scratch), { recursive: true, force: true }));
+const IMAGES = [syntheticImageBuffer({ ramBytes: 4 * 4096, slack: 16 }), syntheticImageBuffer({ ramBytes: 2 * 4096, slack: 0, byteOrder: 'be', version: 3 })];
+
+/** Runs `use` on a fresh descriptor of `bytes` written to the scratch file. */
+async function onFile<T>(bytes: Buffer, use: (fd: number) => Promise<T>): Promise<T> {
+  writeFileSync(scratch, bytes);
+  const fd = openSync(scratch, 'r');
+  try {
+    return await use(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -115,6 +149,22 @@ export const TARGETS: Record<string, AnyProperty> = {
       planDefine(image, Buffer.from(image.region.xml.text.replace('</name>', `${xml.replace(/[<&]/g, '')}</name>`)));
     }),
   ),
+  images: fc.asyncProperty(mutated(IMAGES), fc.constantFrom('walk', 'hash', 'rewrite', 'extract'), (bytes, what) =>
+    acceptsAsync(() =>
+      onFile(bytes, async (fd) => {
+        const source = new FdSource(fd);
+        if (what === 'walk') return walkImage(source, { readOptions: { maxDataLen: 1 << 20 } });
+        if (what === 'hash') return hashImage(source, { maxDataLen: 1 << 20 });
+        if (what === 'extract') return extractRam(source, join(dirname(scratch), 'ram'), { readOptions: { maxDataLen: 1 << 20 } });
+        const out = openSync('/dev/null', 'w');
+        try {
+          return await rewriteImage({ source, openOutput: () => out, readOptions: { maxDataLen: 1 << 20 }, plan: (image) => planRewrite(image, { wasRunning: 0, slack: 8 }) });
+        } finally {
+          closeSync(out);
+        }
+      }),
+    ),
+  ),
   xml: fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom(`<g passwd='x'/>`, `<!DOCTYPE a [<!ENTITY b "c">]><a passwd="&b;"/>`)), (text) => {
     redactSecrets(text);
     return true;
@@ -128,11 +178,12 @@ export interface FuzzReport {
 }
 
 /** Runs every target `runsEach` times from `seed`; reports instead of throwing. */
-export function fuzzAll(runsEach: number, seed: number, only?: string): FuzzReport[] {
-  return Object.entries(TARGETS)
-    .filter(([name]) => !only || name === only)
-    .map(([target, property]) => {
-      const details = fc.check(property, { numRuns: runsEach, seed, endOnFailure: true }) as fc.RunDetails<unknown>; // every target is synchronous
-      return { target, runs: details.numRuns, failure: details.failed ? `${String(details.errorInstance ?? 'property false')} for ${fc.stringify(details.counterexample)}`.slice(0, 2000) : null };
-    });
+export async function fuzzAll(runsEach: number, seed: number, only?: string): Promise<FuzzReport[]> {
+  const reports: FuzzReport[] = [];
+  for (const [target, property] of Object.entries(TARGETS)) {
+    if (only && target !== only) continue;
+    const details = await fc.check(property, { numRuns: runsEach, seed, endOnFailure: true });
+    reports.push({ target, runs: details.numRuns, failure: details.failed ? `${String(details.errorInstance ?? 'property false')} for ${fc.stringify(details.counterexample)}`.slice(0, 2000) : null });
+  }
+  return reports;
 }
