@@ -16,6 +16,8 @@ const QEMU_CONF = '/etc/libvirt/qemu.conf';
 const GUEST = 'savekit-interop';
 const FORMATS = ['raw', 'gzip', 'bzip2', 'xz', 'lzop'];
 const MARK = '# savekit interop settings';
+// The daemons live in sbin, which a CI environment's PATH may lack.
+process.env.PATH = ['/usr/local/sbin', '/usr/sbin', '/sbin', process.env.PATH ?? '/usr/bin:/bin'].join(':');
 
 interface Row {
   check: string;
