@@ -44,13 +44,13 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
       ...options,
       onPage(block, address, data, fill) {
         const entry = open(block);
-        const page = address / (block.length / block.pages || 4096);
+        const page = address / block.pageSize;
         if (data) {
           writeAll(entry.fd, data, address);
           entry.written.add(page);
         } else if (fill !== 0 || entry.written.has(page)) {
           // The last record wins: a zero page over an earlier data page must clear it.
-          writeAll(entry.fd, Buffer.alloc(block.length / block.pages, fill), address);
+          writeAll(entry.fd, Buffer.alloc(block.pageSize, fill), address);
           if (fill === 0) entry.written.delete(page);
           else entry.written.add(page);
         }

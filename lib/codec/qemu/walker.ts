@@ -12,6 +12,8 @@ import { decodeVmDescription, type VmDescription } from './vmdescription.js';
 export interface RamBlockSummary {
   name: string;
   length: number;
+  /** Target page size (4096 on x86): page records' addresses are multiples of it. */
+  pageSize: number;
   pages: number;
   zeroPages: number;
   dataPages: number;
@@ -486,7 +488,7 @@ function* memSizePreamble(s: WalkState, section: SectionSummary, total: number, 
     const name = (yield { take: nameLength }).toString('latin1');
     const length = Number((yield { take: 8 }).readBigUInt64BE(0));
     section.bytes += 1 + nameLength + 8;
-    const block: RamBlockSummary = { name, length, pages: Math.ceil(length / pageSize), zeroPages: 0, dataPages: 0 };
+    const block: RamBlockSummary = { name, length, pageSize, pages: Math.ceil(length / pageSize), zeroPages: 0, dataPages: 0 };
     s.blocks.set(name, block);
     sum += length;
     if (mappedRam) {
@@ -555,7 +557,7 @@ function* devicePayload(s: WalkState, section: SectionSummary): Generator<Reques
  * The length of a device payload in `view`: the first 0x7E + be32(id) that is followed by a
  * byte that can start the next record. -1 when none is in view.
  */
-export function findFooter(view: Buffer, id: number, knownId: (id: number) => boolean): number {
+function findFooter(view: Buffer, id: number, knownId: (id: number) => boolean): number {
   for (let at = view.indexOf(RECORD.SECTION_FOOTER); at >= 0 && at + 5 < view.length; at = view.indexOf(RECORD.SECTION_FOOTER, at + 1)) {
     if (view.readUInt32BE(at + 1) !== id) continue;
     const next = view[at + 5]!;
