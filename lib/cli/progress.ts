@@ -4,8 +4,12 @@
 // inside savekit's blocking copy loop.
 import type cliProgressModule from 'cli-progress';
 import { createRequire } from 'node:module';
-import type { ParsedValues } from './args.js';
+import type { OptionSpec, ParsedValues } from './args.js';
 import type { CliIo } from './io.js';
+
+/** --quiet, for every command that draws the bar. */
+export const QUIET_OPTION: OptionSpec = { quiet: { type: 'boolean', short: 'q' } };
+export const QUIET_HELP = '  --quiet, -q          no progress bar (shown only when stderr is a terminal)';
 
 export interface Progress {
   start(totalBytes: number | null): void;

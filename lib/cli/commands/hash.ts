@@ -4,7 +4,7 @@ import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '..
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress, progressHooks } from '../progress.js';
+import { createProgress, progressHooks, QUIET_HELP, QUIET_OPTION } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'hash',
@@ -12,9 +12,9 @@ const spec: CommandSpec = {
   usage: 'savekit hash IMAGE|- [--json] [--quiet]',
   help: `JSON keys: algorithm ("xxh64"), payloadOffset, payloadLength, payload, prologue.
 
-  --quiet, -q          no progress bar (shown only when stderr is a terminal)
+${QUIET_HELP}
 ${COMMON_HELP}`,
-  options: { ...COMMON_OPTIONS, quiet: { type: 'boolean', short: 'q' } },
+  options: { ...COMMON_OPTIONS, ...QUIET_OPTION },
   positionals: { min: 1, max: 1 },
 };
 

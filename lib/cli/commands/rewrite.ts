@@ -10,7 +10,7 @@ import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
-import { createProgress, progressHooks } from '../progress.js';
+import { createProgress, progressHooks, QUIET_HELP, QUIET_OPTION } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'rewrite',
@@ -30,7 +30,7 @@ ${RUN_STATE_HELP}
   --seal               store the payload's XXH64 and length in the header (OUT a file,
                        or an IN already sealed, whose seal is then carried over)
   --force              skip the ABI check of --xml
-  --quiet              no progress bar (shown only when stderr is a terminal)
+${QUIET_HELP}
   --json               print a summary as JSON (OUT must be a file)
   --allow-partial      read an IN whose magic is LibvirtQemudPart
   --max-data-len BYTES refuse an input data region larger than this (default 67108864)
@@ -47,7 +47,7 @@ A reader that closes stdout early ends the copy quietly.`,
     slack: { type: 'string' },
     seal: { type: 'boolean' },
     force: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
+    ...QUIET_OPTION,
   },
   positionals: { min: 0, max: 2 },
 };

@@ -8,7 +8,7 @@ import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress, progressHooks } from '../progress.js';
+import { createProgress, progressHooks, QUIET_HELP, QUIET_OPTION } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'seal',
@@ -22,12 +22,12 @@ refused (ERR_SEAL_MISMATCH) unless --force: resealing would hide the damage.
 
 Options:
   --force              replace a seal that does not match
-  --quiet, -q          no progress bar
+${QUIET_HELP}
   --json               print {"sealed", "changed", "payloadLength", "digest"}
   -h, --help           show this help
 
 Exit status: 0 success, 1 image or I/O error, 2 usage error.`,
-  options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } },
+  options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, force: { type: 'boolean' }, ...QUIET_OPTION },
   positionals: { min: 1, max: 1 },
 };
 
