@@ -294,7 +294,12 @@ test('a progress bar on a terminal, none with --quiet', () => {
   const command = (extra: string): string =>
     spawnSync('script', ['-qec', `"${process.execPath}" "${SAVEKIT_BIN}" hash ${extra} "${big}" 2>&1 >/dev/null`, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } }).stdout.toString();
   assert.match(command(''), 'MiB');
+  assert.match(command(''), 'ETA');
   assert.not.match(command('--quiet'), 'MiB');
+  // From a pipe the size is unknown: bytes and rate, no percentage and no ETA.
+  const piped = spawnSync('script', ['-qec', `cat "${big}" | "${process.execPath}" "${SAVEKIT_BIN}" hash - 2>&1 >/dev/null`, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } }).stdout.toString();
+  assert.match(piped, '/s');
+  assert.not.match(piped, 'ETA');
 });
 
 for (const name of ['rewrite', 'hash', 'seal', 'verify']) {
