@@ -1,19 +1,26 @@
 // savekit walk on a raw 4 GiB image against `cat IMG > /dev/null` in the same run, and its
-// peak memory at two sizes. Run: npm run bench:walk
+// peak memory at two sizes. `node -e 0` and a bare Node readSync loop (variants/read-loop.mjs)
+// show what any Node.js program pays before it parses anything. Run: npm run bench:walk
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BENCH_DIR, peakRssMiB, SAVEKIT, syntheticImageOf, table, timeCases } from './harness.js';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
 
 const GIB = 1024 ** 3;
 const image = syntheticImageOf(4 * GIB);
 const node = process.execPath;
+const READ_LOOP = fileURLToPath(new URL('variants/read-loop.mjs', import.meta.url));
 const timings = timeCases([
   { name: 'cat IMG > /dev/null', command: `cat ${image} > /dev/null` },
+  { name: 'node -e 0', command: `${node} -e 0` },
+  { name: 'node read-loop.mjs IMG', command: `${node} ${READ_LOOP} ${image}` },
   { name: 'savekit walk IMG', command: `${node} ${SAVEKIT} walk ${image}` },
   { name: 'savekit check IMG', command: `${node} ${SAVEKIT} check ${image}` },
   { name: 'cat IMG | savekit walk -', command: `cat ${image} | ${node} ${SAVEKIT} walk -` },
 ]);
 console.log(`\n${table('Walking a raw 4 GiB image', timings, 4 * GIB, 'cat IMG > /dev/null')}`);
+const seconds = (name: string) => timings.find((t) => t.name === name)!.seconds;
+console.log(`savekit walk against the bare Node read loop: ${(seconds('node read-loop.mjs IMG') / seconds('savekit walk IMG')).toFixed(2)}`);
 
 const small = join(BENCH_DIR, 'walk-512m.save');
 writeSyntheticImage(small, { ramBytes: 512 * 1024 * 1024, zeroPageEvery: 0 });

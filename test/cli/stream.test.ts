@@ -69,6 +69,29 @@ const FORMATS: Array<[string, number, (payload: Buffer) => Buffer]> = [
   ['zstd', 5, viaProgram('zstd')],
 ];
 
+/** The raw sample with its VMDESCRIPTION JSON grown by `extra` bytes, then `zeros` bytes of padding. */
+function withLongerDescription(extra: number, zeros: number): Buffer {
+  const { payloadOffset } = decodePrologue(RAW);
+  const end = describeStreamEnd(RAW.subarray(payloadOffset));
+  if (end.kind !== 'vmdescription') throw new Error('the raw sample has a description');
+  const at = payloadOffset + end.jsonOffset;
+  const grown = Buffer.from(`{"padding": "${'x'.repeat(extra)}", ${RAW.toString('utf8', at + 1, at + end.jsonLength)}`);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(grown.length);
+  return Buffer.concat([RAW.subarray(0, at - 4), length, grown, Buffer.alloc(zeros)]);
+}
+
+for (const [extra, zeros] of [[100_000, 0], [3_000_000, 0], [100_000, 4096]] as const) {
+  test(`walk finds a description of ${extra} bytes${zeros ? ' before zero padding' : ''} from the file's tail`, () => {
+    const path = join(tempDir(), 'image.save');
+    writeFileSync(path, withLongerDescription(extra, zeros));
+    const walk = json(runBinary(['walk', '--json', path])) as { deviceSizing: string; devices: string[]; trailingBytes: number };
+    assert.is(walk.deviceSizing, 'json');
+    assert.equal(walk.devices, jsonDevices('libvirt-9.0/raw.save', 'raw'));
+    assert.is(walk.trailingBytes, zeros);
+  });
+}
+
 test('a missing decompressor is ERR_MISSING_PROGRAM naming the program and its Debian package', () => {
   const path = join(tempDir(), 'image.save');
   writeFileSync(path, recompressed(RAW, 3, viaProgram('xz')));
