@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'ERR_NOT_SEEKABLE',
   'ERR_IO',
   'ERR_USAGE',
+  'ERR_READ_ONLY',
+  'ERR_IMAGE_CHANGED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -62,11 +64,19 @@ export class SaveImageError extends Error {
   }
 }
 
-/** Wraps a Node.js system error (ENOENT, EIO, ENOSPC...) so the CLI reports it with a code. */
-export function ioError(action: string, path: string, cause: unknown): SaveImageError {
+/** Errnos that mean "this may not be written here" (a read-only mount, a file mode, an ACL). */
+const READ_ONLY_ERRNOS = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/**
+ * Wraps a Node.js system error (ENOENT, EIO, ENOSPC...) so the CLI reports it with a code.
+ * With `writing`, a refusal to write (EROFS, EACCES, EPERM) is ERR_READ_ONLY: the user must
+ * change where or as whom savekit writes, not retry.
+ */
+export function ioError(action: string, path: string, cause: unknown, options: { writing?: boolean } = {}): SaveImageError {
   if (SaveImageError.is(cause)) return cause;
   const sys = cause as NodeJS.ErrnoException;
   const message = sys instanceof Error ? sys.message : String(cause);
   const reason = sys?.code && !message.startsWith(`${sys.code}:`) ? `${sys.code}: ${message}` : message;
-  return new SaveImageError('ERR_IO', `cannot ${action} ${path} (${reason})`, { cause });
+  const readOnly = options.writing === true && typeof sys?.code === 'string' && READ_ONLY_ERRNOS.has(sys.code);
+  return new SaveImageError(readOnly ? 'ERR_READ_ONLY' : 'ERR_IO', `cannot ${action} ${path} (${reason})${readOnly ? ': it is read-only here' : ''}`, { cause });
 }

@@ -34,7 +34,7 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
   try {
     fd = openSync(argument, 'a+'); // opened without truncating, so the check below comes first
   } catch (error) {
-    throw ioError('create', argument, error);
+    throw ioError('create', argument, error, { writing: true });
   }
   const outputStat = fstatSync(fd);
   if (inputStat.isFile() && inputStat.dev === outputStat.dev && inputStat.ino === outputStat.ino) {
@@ -45,7 +45,7 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
   try {
     fd = openSync(argument, 'w');
   } catch (error) {
-    throw ioError('create', argument, error);
+    throw ioError('create', argument, error, { writing: true });
   }
   return { fd, label: argument, isFile: fstatSync(fd).isFile(), close: () => closeSync(fd) };
 }

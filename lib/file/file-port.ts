@@ -3,11 +3,19 @@
 import { constants, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** What tells one version of a file from another: which file, how long, last written when. */
+export interface FileStamp {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
 export interface FileLike {
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   sync(): Promise<void>;
-  stat(): Promise<{ size: number }>;
+  stat(): Promise<FileStamp>;
   close(): Promise<void>;
 }
 
@@ -16,6 +24,8 @@ export interface FilePort {
   open(path: string, flags: string): Promise<FileLike>;
   unlink(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /** The stamp of the file `path` names now (it follows symlinks, as open does). */
+  stat(path: string): Promise<FileStamp>;
   /** fsync the folder holding `path`, so a created or removed name survives a crash. */
   syncFolderOf(path: string): Promise<void>;
 }
@@ -23,6 +33,7 @@ export interface FilePort {
 export const nodeFiles: FilePort = {
   open: (path, flags) => fs.open(path, flags),
   unlink: (path) => fs.unlink(path),
+  stat: (path) => fs.stat(path),
   exists: (path) =>
     fs.access(path, constants.F_OK).then(
       () => true,
@@ -37,6 +48,14 @@ export const nodeFiles: FilePort = {
     }
   },
 };
+
+/** How `now` differs from `then`, in words; null when it is the same version of the same file. */
+export function describeChange(then: FileStamp, now: FileStamp): string | null {
+  if (then.dev !== now.dev || then.ino !== now.ino) return 'another file now has its name';
+  if (then.size !== now.size) return `its size went from ${then.size} to ${now.size} bytes`;
+  if (then.mtimeMs !== now.mtimeMs) return `it was written at ${new Date(now.mtimeMs).toISOString()}`;
+  return null;
+}
 
 /** Reads up to `length` bytes at `position`, looping over short reads; shorter only at EOF. */
 export async function readAt(file: FileLike, target: Buffer, targetOffset: number, length: number, position: number): Promise<number> {

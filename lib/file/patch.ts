@@ -7,10 +7,12 @@
 //   3. LibvirtQemudSave magic written, synced
 //   4. journal removed, folder synced
 // A crash anywhere leaves either an untouched image or a journal that `recoverImage` resolves.
-// Bytes at and past the payload offset are never written.
+// Bytes at and past the payload offset are never written. Other programs do not take our lock
+// (virsh save-image-define, a `virsh save` over the same path, an mv): just before step 1 the
+// image is checked to be the file and the prologue that were read, else nothing is written.
 import { MAGIC_BYTES, MAGIC_PART, MAGIC_SAVE } from '../constants.js';
 import { ioError, SaveImageError } from '../errors.js';
-import { type FileLike, type FilePort, nodeFiles, readAt, writeAt } from './file-port.js';
+import { describeChange, type FileLike, type FilePort, type FileStamp, nodeFiles, readAt, writeAt } from './file-port.js';
 import { decodeJournal, type Journal, readJournalFile, removeJournal, writeJournal } from './journal.js';
 import { lockImage } from './lock.js';
 import { assertNoJournal, type FileImage, readPrologueFrom } from './open.js';
@@ -18,6 +20,8 @@ import { journalPathOf } from './side-files.js';
 
 export interface PatchOptions {
   files?: FilePort;
+  /** The file as it was when the edit was decided (seal: when hashing began); checked before writing. */
+  expect?: FileStamp;
 }
 
 /** Computes the new prologue from the stored one; null (or equal bytes) means nothing to write. */
@@ -45,6 +49,7 @@ export async function patchImage(path: string, edit: PrologueEdit, options: Patc
       const next = await edit(before);
       if (next === null || next.equals(before.prologueBytes)) return { changed: false, before, after: before.prologueBytes, changedBytes: 0 };
       if (next.length !== before.prologueBytes.length) throw new RangeError('an in-place edit must keep the prologue length');
+      await assertStillTheImageRead(files, path, file, before.prologueBytes, options.expect);
       await writePrologue(files, path, file, { oldPrologue: before.prologueBytes, newPrologue: next });
       return { changed: true, before, after: next, changedBytes: countDifferences(before.prologueBytes, next) };
     } finally {
@@ -55,13 +60,28 @@ export async function patchImage(path: string, edit: PrologueEdit, options: Patc
   }
 }
 
+/** ERR_IMAGE_CHANGED when another program replaced or rewrote the image since it was read. */
+async function assertStillTheImageRead(files: FilePort, path: string, file: FileLike, prologue: Buffer, expect?: FileStamp): Promise<void> {
+  const opened = await file.stat();
+  const named = await files.stat(path).catch(() => null);
+  const current = Buffer.alloc(prologue.length);
+  const read = await readAt(file, current, 0, current.length, 0);
+  const change =
+    (named === null ? 'it was removed' : describeChange(opened, named)) ??
+    (expect ? describeChange(expect, opened) : null) ??
+    (read === current.length && current.equals(prologue) ? null : 'another program rewrote its header or XML');
+  if (change !== null) {
+    throw new SaveImageError('ERR_IMAGE_CHANGED', `${path} changed while savekit was editing it (${change}); nothing was written: run the command again`);
+  }
+}
+
 async function writePrologue(files: FilePort, path: string, file: FileLike, journal: Journal): Promise<void> {
   const journalPath = journalPathOf(path);
   try {
     await writeJournal(files, journalPath, journal);
   } catch (error) {
     await files.unlink(journalPath).catch(() => undefined); // the image is untouched
-    throw ioError('write the undo journal', journalPath, error);
+    throw ioError('write the undo journal', journalPath, error, { writing: true });
   }
   try {
     await writeAt(file, Buffer.from(MAGIC_PART, 'latin1'), 0);
@@ -141,7 +161,7 @@ async function openForUpdate(files: FilePort, path: string): Promise<FileLike> {
   try {
     return await files.open(path, 'r+');
   } catch (error) {
-    throw ioError('open for writing', path, error);
+    throw ioError('open for writing', path, error, { writing: true });
   }
 }
 

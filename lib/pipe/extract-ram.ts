@@ -4,7 +4,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RamBlockSummary } from '../codec/qemu/walker.js';
-import { SaveImageError } from '../errors.js';
+import { ioError, SaveImageError } from '../errors.js';
 import { writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { walkImage, type WalkImageOptions } from './walk-image.js';
@@ -24,16 +24,18 @@ export function blockFilePath(folder: string, name: string): string {
 }
 
 export async function extractRam(source: FdSource, folder: string, options: Pick<WalkImageOptions, 'readOptions'> = {}): Promise<ExtractedBlock[]> {
-  mkdirSync(folder, { recursive: true });
+  writing('create the folder', folder, () => makeFolder(folder));
   // Pages written so far, per block: a set, since a lying block length must not size memory.
   const files = new Map<string, { fd: number; written: Set<number>; file: string }>();
   const open = (block: RamBlockSummary) => {
     let entry = files.get(block.name);
     if (!entry) {
       const file = blockFilePath(folder, block.name);
-      mkdirSync(dirname(file), { recursive: true });
-      const fd = openSync(file, 'w');
-      ftruncateSync(fd, block.length); // all holes until pages arrive
+      const fd = writing('create', file, () => {
+        makeFolder(dirname(file));
+        return openSync(file, 'w');
+      });
+      writing('size', file, () => ftruncateSync(fd, block.length)); // all holes until pages arrive
       entry = { fd, written: new Set<number>(), file };
       files.set(block.name, entry);
     }
@@ -46,11 +48,11 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
         const entry = open(block);
         const page = address / block.pageSize;
         if (data) {
-          writeAll(entry.fd, data, address);
+          writing('write', entry.file, () => writeAll(entry.fd, data, address));
           entry.written.add(page);
         } else if (fill !== 0 || entry.written.has(page)) {
           // The last record wins: a zero page over an earlier data page must clear it.
-          writeAll(entry.fd, Buffer.alloc(block.pageSize, fill), address);
+          writing('write', entry.file, () => writeAll(entry.fd, Buffer.alloc(block.pageSize, fill), address));
           if (fill === 0) entry.written.delete(page);
           else entry.written.add(page);
         }
@@ -58,7 +60,7 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
     });
     for (const block of walk.summary.ramBlocks) {
       const entry = open(block);
-      if (block.mappedRam) copyMappedPages(source, block, entry.fd);
+      if (block.mappedRam) copyMappedPages(source, block, entry);
     }
     return walk.summary.ramBlocks.map((block) => ({ name: block.name, file: files.get(block.name)!.file, length: block.length, dataPages: block.dataPages, zeroPages: block.zeroPages }));
   } finally {
@@ -66,14 +68,35 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
   }
 }
 
+/** Runs a write to `path`; a system error becomes a coded error naming the file. */
+function writing<T>(action: string, path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    throw ioError(action, path, error, { writing: true });
+  }
+}
+
+/** mkdir -p; a failure reports the errno of the level that failed (the recursive form says ENOENT on a read-only mount). */
+function makeFolder(folder: string): void {
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    if (dirname(folder) === folder) throw error;
+    makeFolder(dirname(folder));
+    mkdirSync(folder);
+  }
+}
+
 /** Sparse (mapped-ram) images keep pages at fixed file offsets: copy those the bitmap marks. */
-function copyMappedPages(source: FdSource, block: RamBlockSummary, fd: number): void {
+function copyMappedPages(source: FdSource, block: RamBlockSummary, target: { fd: number; file: string }): void {
   const mapped = block.mappedRam!;
   if (mapped.pagesOffset === 0) return;
   if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: extract it from a file, not a pipe');
   const bitmap = source.readAt(mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
   for (let page = 0; page < block.pages; page++) {
     if (!(bitmap[page >> 3]! & (1 << (page & 7)))) continue;
-    writeAll(fd, source.readAt(mapped.pagesOffset + page * mapped.pageSize, mapped.pageSize), page * mapped.pageSize);
+    const data = source.readAt(mapped.pagesOffset + page * mapped.pageSize, mapped.pageSize);
+    writing('write', target.file, () => writeAll(target.fd, data, page * mapped.pageSize));
   }
 }

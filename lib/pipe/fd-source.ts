@@ -1,10 +1,14 @@
 // Reading an image from a file descriptor: exactly the prologue, then the payload in
 // page-aligned chunks. Two chunk buffers alternate, so at the end of input the last two chunks
-// are still intact for the stream-end check.
+// are still intact for the stream-end check. A regular file is stamped when opened and again at
+// the end of input: one written while savekit read it is refused (ERR_IMAGE_CHANGED), so no
+// digest, walk or copy ever describes bytes that were never one image.
 import { fstatSync } from 'node:fs';
 import { HEADER_BYTES } from '../constants.js';
 import { decodeHeader, type DecodeHeaderOptions, payloadOffsetOf } from '../codec/header.js';
 import { decodePrologue, type SaveImagePrologue, truncatedRegion } from '../codec/prologue.js';
+import { SaveImageError } from '../errors.js';
+import { describeChange, type FileStamp } from '../file/file-port.js';
 import { alignedBuffer, readFully, readSome } from './fd-io.js';
 import { growPipe, makeBlocking } from './pipe-setup.js';
 
@@ -17,6 +21,8 @@ export class FdSource {
   readonly seekable: boolean;
   /** Bytes in the file, or null for a pipe. */
   readonly size: number | null;
+  /** The file as it was when opened (regular files only). */
+  readonly stamp: FileStamp | null;
   #position = 0;
   #buffers: Buffer[];
   #turn = 0;
@@ -31,6 +37,7 @@ export class FdSource {
     this.fd = fd;
     this.seekable = stat.isFile();
     this.size = this.seekable ? stat.size : null;
+    this.stamp = this.seekable ? { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } : null;
     this.#buffers = [alignedBuffer(chunkBytes), alignedBuffer(chunkBytes)];
     if (!this.seekable) {
       makeBlocking(fd);
@@ -73,15 +80,31 @@ export class FdSource {
     return this.#turn;
   }
 
-  /** The next payload chunk (a view, valid until the call after next), or null at the end. */
+  /**
+   * The next payload chunk (a view, valid until the call after next), or null at the end.
+   * ERR_IMAGE_CHANGED at the end of a file that was written while it was read.
+   */
   next(): Buffer | null {
     const buffer = this.#buffers[this.#turn]!;
     const n = this.#read(buffer, 0, buffer.length, this.#fill);
-    if (n === 0) return null; // the turn stays: nothing was put in this buffer
+    if (n === 0) {
+      this.assertUnchanged();
+      return null; // the turn stays: nothing was put in this buffer
+    }
     this.#turn = (this.#turn + 1) % this.#buffers.length;
     this.#beforeLast = this.#last;
     this.#last = buffer.subarray(0, n);
     return this.#last;
+  }
+
+  /** ERR_IMAGE_CHANGED when the file is no longer what it was when opened, or ended elsewhere. */
+  assertUnchanged(): void {
+    if (this.stamp === null) return;
+    const now = fstatSync(this.fd);
+    const change = describeChange(this.stamp, now) ?? (this.#position === this.stamp.size ? null : `it ended at ${this.#position} bytes`);
+    if (change !== null) {
+      throw new SaveImageError('ERR_IMAGE_CHANGED', `the image changed while savekit read it (${this.stamp.size} bytes when opened; ${change}): another program is writing it; try again once it is done`);
+    }
   }
 
   /** Moves a file's read position `n` bytes on without reading them (regular files only). */
