@@ -2,6 +2,7 @@
 import { decodeSeal, withSeal } from '../../codec/seal.js';
 import { encodeHeaderInto } from '../../codec/header.js';
 import { SaveImageError } from '../../errors.js';
+import type { FileStamp } from '../../file/file-port.js';
 import { patchImage } from '../../file/patch.js';
 import { hashImage } from '../../pipe/hash-image.js';
 import type { CommandSpec } from '../args.js';
@@ -38,8 +39,12 @@ export const command: Command = {
     if (path === '-') throw new SaveImageError('ERR_USAGE', 'seal edits a file in place: give a path (rewrite --seal seals a copy)');
     const progress = createProgress(io, values);
     let digest;
+    let hashed: FileStamp | null = null;
     try {
-      digest = await withSource(io, path, (source) => hashImage(source, {}, progressHooks(progress)));
+      digest = await withSource(io, path, (source) => {
+        hashed = source.stamp;
+        return hashImage(source, {}, progressHooks(progress));
+      });
     } finally {
       progress.stop();
     }
@@ -56,7 +61,7 @@ export const command: Command = {
       const prologue = Buffer.from(image.prologueBytes);
       encodeHeaderInto(withSeal(image.header, seal), prologue, 0);
       return prologue;
-    });
+    }, hashed ? { expect: hashed } : {}); // a payload written since it was hashed is not sealed
     if (values.json) await printJson(io, { sealed: true, changed: result.changed, ...seal });
     else await print(io, `${path}: ${result.changed ? 'sealed' : 'already sealed'}: xxh64 ${seal.digest} over ${seal.payloadLength} payload bytes\n`);
     return 0;
