@@ -122,9 +122,11 @@ export type RecoveryAction = 'none' | 'discarded-journal' | 'rolled-back' | 'rol
  */
 export async function recoverImage(path: string, options: PatchOptions = {}): Promise<RecoveryAction> {
   const files = options.files ?? nodeFiles;
+  const journalPath = journalPathOf(path);
+  // Nothing to recover needs no lock: a read-only image without a journal is simply fine.
+  if (!(await files.exists(journalPath))) return 'none';
   const lock = await lockImage(path);
   try {
-    const journalPath = journalPathOf(path);
     if (!(await files.exists(journalPath))) return 'none';
     const journal = await decodeJournal(await readJournalFile(files, journalPath).catch((error: unknown) => Promise.reject(ioError('read', journalPath, error))));
     if (journal === null) {
