@@ -5,8 +5,10 @@
 import fc from 'fast-check';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
-import { decodePrologue } from '../../lib/codec/prologue.js';
+import { decodePrologue, type SaveImagePrologue } from '../../lib/codec/prologue.js';
 import { QemuStreamWalker } from '../../lib/codec/qemu/walker.js';
 import { describeStreamEnd } from '../../lib/codec/qemu/stream-end.js';
 import { decodeVmDescription } from '../../lib/codec/qemu/vmdescription.js';
@@ -14,6 +16,7 @@ import { planDefine, planRewrite, planSet } from '../../lib/edit/plan.js';
 import { SaveImageError } from '../../lib/errors.js';
 import { inspectPrologue } from '../../lib/inspect.js';
 import { PrologueGatherer } from '../../lib/stream/prologue-gatherer.js';
+import { createRewriteStream } from '../../lib/stream/rewrite.js';
 import { redactSecrets } from '../../lib/xml/redact.js';
 import { extractRam } from '../../lib/pipe/extract-ram.js';
 import { FdSource } from '../../lib/pipe/fd-source.js';
@@ -113,6 +116,19 @@ function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
   return chunks;
 }
 
+/** `chunks` through the rewrite Transform (as pipeline() users compose it); the bytes out. */
+async function throughRewriteStream(chunks: Buffer[], plan: (image: SaveImagePrologue) => Buffer): Promise<Buffer> {
+  const out: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      out.push(chunk);
+      done();
+    },
+  });
+  await pipeline(Readable.from(chunks), createRewriteStream({ plan, readOptions: { maxDataLen: 1 << 20 } }), sink);
+  return Buffer.concat(out);
+}
+
 const anyBytes = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
 
 type AnyProperty = Parameters<typeof fc.check>[0];
@@ -164,6 +180,22 @@ export const TARGETS: Record<string, AnyProperty> = {
         }
       }),
     ),
+  ),
+  transform: fc.asyncProperty(mutated(IMAGES), fc.array(fc.nat(), { maxLength: 12 }), (bytes, cuts) =>
+    acceptsAsync(async () => {
+      const plan = (image: SaveImagePrologue) => planRewrite(image, { wasRunning: 0, slack: 8 });
+      const out = await throughRewriteStream(chunked(bytes, cuts), plan);
+      // It went through: the new prologue, then every payload byte as it came (the check's own
+      // errors are failures, not accepted outcomes).
+      let expected: Buffer;
+      try {
+        const image = decodePrologue(bytes, { maxDataLen: 1 << 20 });
+        expected = Buffer.concat([plan(image), bytes.subarray(image.payloadOffset)]);
+      } catch (error) {
+        throw new Error(`the rewrite stream took an image the codec refuses: ${String(error)}`);
+      }
+      if (!out.equals(expected)) throw new Error('the rewrite stream changed a payload byte or wrote another prologue');
+    }),
   ),
   xml: fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom(`<g passwd='x'/>`, `<!DOCTYPE a [<!ENTITY b "c">]><a passwd="&b;"/>`)), (text) => {
     redactSecrets(text);
