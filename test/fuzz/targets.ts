@@ -23,6 +23,7 @@ import { FdSource } from '../../lib/pipe/fd-source.js';
 import { hashImage } from '../../lib/pipe/hash-image.js';
 import { rewriteImage } from '../../lib/pipe/rewrite.js';
 import { walkImage } from '../../lib/pipe/walk-image.js';
+import { runInProcess } from '../helpers/cli.js';
 import { QemuStreamBuilder, ram } from '../helpers/qemu-stream.js';
 import { syntheticImageBuffer, syntheticPrologue } from '../helpers/synthetic-image.js';
 
@@ -181,6 +182,15 @@ export const TARGETS: Record<string, AnyProperty> = {
       }),
     ),
   ),
+  // `savekit check` itself (it adds the XML, cookie and seal checks to the walk): exit 0, or exit
+  // 1 with a coded error; never an internal error, never another status.
+  check: fc.asyncProperty(mutated(IMAGES), async (bytes) => {
+    writeFileSync(scratch, bytes);
+    const result = await runInProcess(['check', '--max-data-len', String(1 << 20), scratch]);
+    if (result.status === 0) return true;
+    if (result.status === 1 && /^error\[ERR_[A-Z_]+\]/.test(result.stderr) && !result.stderr.includes('internal error')) return true;
+    throw new Error(`check ended with status ${result.status}: ${result.stderr.slice(0, 500)}`);
+  }),
   transform: fc.asyncProperty(mutated(IMAGES), fc.array(fc.nat(), { maxLength: 12 }), (bytes, cuts) =>
     acceptsAsync(async () => {
       const plan = (image: SaveImagePrologue) => planRewrite(image, { wasRunning: 0, slack: 8 });
