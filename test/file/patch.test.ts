@@ -2,16 +2,17 @@
 // the result, the bytes that may change, and a payload that never changes.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePrologue } from '../../lib/codec/prologue.js';
 import { planDefine, planSet } from '../../lib/edit/plan.js';
 import { readImageFile } from '../../lib/file/open.js';
-import { patchImage } from '../../lib/file/patch.js';
+import { patchImage, recoverImage } from '../../lib/file/patch.js';
 import { lockImage } from '../../lib/file/lock.js';
 import { journalPathOf, lockPathOf } from '../../lib/file/side-files.js';
 import { xxh64Hex } from '../../lib/hash.js';
 import { rejectsWithCode } from '../helpers/assert-code.js';
+import { faultyFiles } from '../helpers/files.js';
 import { copySample, GENUINE_SAMPLES, readDump, readSample, tempDir } from '../helpers/samples.js';
 import { writeSyntheticImage } from '../helpers/synthetic-image.js';
 
@@ -224,6 +225,25 @@ test('an image reached through a symlink is edited where it lies, the link kept'
   await patchImage(link, (image) => planSet(image, { wasRunning: 0 }));
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.is(readFileSync(target).readUInt32LE(24), 0);
+});
+
+test('an edit through a symlink takes the lock of the real file, and leaves a crash\'s journal beside it', async () => {
+  const target = copySample('libvirt-9.0/raw.save');
+  const link = join(tempDir(), 'link.save');
+  symlinkSync(target, link);
+  assert.is(lockPathOf(link), lockPathOf(target));
+  const held = await lockImage(target);
+  try {
+    await rejectsWithCode(() => patchImage(link, (image) => planSet(image, { wasRunning: 0 })), 'ERR_LOCKED');
+  } finally {
+    await held.release();
+  }
+  const crashing = faultyFiles({ crashAfter: 3 }); // journal written and synced, Part magic written
+  await patchImage(link, (image) => planSet(image, { wasRunning: 0 }), { files: crashing.files }).catch(() => undefined);
+  assert.ok(existsSync(journalPathOf(target)), 'the journal lies beside the real file');
+  await rejectsWithCode(() => readImageFile(target), 'ERR_RECOVERY_NEEDED');
+  assert.is.not(await recoverImage(target), 'none');
+  assert.is((await readImageFile(target)).header.wasRunning, 1);
 });
 
 test('an edit refuses while a journal is pending', async () => {
