@@ -48,11 +48,11 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
         const entry = open(block);
         const page = address / block.pageSize;
         if (data) {
-          writing('write', entry.file, () => writeAll(entry.fd, data, address));
+          writePage(entry, data, address);
           entry.written.add(page);
         } else if (fill !== 0 || entry.written.has(page)) {
           // The last record wins: a zero page over an earlier data page must clear it.
-          writing('write', entry.file, () => writeAll(entry.fd, Buffer.alloc(block.pageSize, fill), address));
+          writePage(entry, Buffer.alloc(block.pageSize, fill), address);
           if (fill === 0) entry.written.delete(page);
           else entry.written.add(page);
         }
@@ -65,6 +65,15 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
     return walk.summary.ramBlocks.map((block) => ({ name: block.name, file: files.get(block.name)!.file, length: block.length, dataPages: block.dataPages, zeroPages: block.zeroPages }));
   } finally {
     for (const entry of files.values()) closeSync(entry.fd);
+  }
+}
+
+/** Writes one page of a block file (no closure: this runs once per page). */
+function writePage(target: { fd: number; file: string }, bytes: Buffer, position: number): void {
+  try {
+    writeAll(target.fd, bytes, position);
+  } catch (error) {
+    throw ioError('write', target.file, error, { writing: true });
   }
 }
 
@@ -96,7 +105,6 @@ function copyMappedPages(source: FdSource, block: RamBlockSummary, target: { fd:
   const bitmap = source.readAt(mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
   for (let page = 0; page < block.pages; page++) {
     if (!(bitmap[page >> 3]! & (1 << (page & 7)))) continue;
-    const data = source.readAt(mapped.pagesOffset + page * mapped.pageSize, mapped.pageSize);
-    writing('write', target.file, () => writeAll(target.fd, data, page * mapped.pageSize));
+    writePage(target, source.readAt(mapped.pagesOffset + page * mapped.pageSize, mapped.pageSize), page * mapped.pageSize);
   }
 }
