@@ -11,7 +11,7 @@ import type { CliIo } from './io.js';
 export const QUIET_OPTION: OptionSpec = { quiet: { type: 'boolean', short: 'q' } };
 export const QUIET_HELP = '  --quiet, -q          no progress bar (shown only when stderr is a terminal)';
 
-export interface Progress {
+interface Progress {
   start(totalBytes: number | null): void;
   update(bytes: number): void;
   stop(): void;
@@ -19,7 +19,17 @@ export interface Progress {
 
 const NO_PROGRESS: Progress = { start() {}, update() {}, stop() {} };
 
-export function createProgress(io: CliIo, values: ParsedValues): Progress {
+/** Runs `work` with the bar's hooks; the bar is gone once `work` ends, whichever way it ends. */
+export async function withProgress<T>(io: CliIo, values: ParsedValues, work: (hooks: ProgressHooks) => Promise<T>): Promise<T> {
+  const progress = createProgress(io, values);
+  try {
+    return await work(progressHooks(progress));
+  } finally {
+    progress.stop();
+  }
+}
+
+function createProgress(io: CliIo, values: ParsedValues): Progress {
   if (!io.stderr.isTTY || values.quiet || values.json) return NO_PROGRESS;
   // Loaded only for a terminal: 20 ms of start-up that a pipe never needs.
   const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
@@ -67,7 +77,12 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-/** The bar as the hooks the payload loops call. */
-export function progressHooks(progress: Progress): { onStart: (total: number | null) => void; onProgress: (bytes: number) => void } {
+/** What the payload loops call. */
+export interface ProgressHooks {
+  onStart: (total: number | null) => void;
+  onProgress: (bytes: number) => void;
+}
+
+function progressHooks(progress: Progress): ProgressHooks {
   return { onStart: (total) => progress.start(total), onProgress: (bytes) => progress.update(bytes) };
 }

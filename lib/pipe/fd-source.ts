@@ -19,8 +19,6 @@ export class FdSource {
   readonly fd: number;
   /** A regular file: reads are positioned and the size is known. */
   readonly seekable: boolean;
-  /** Bytes in the file, or null for a pipe. */
-  readonly size: number | null;
   /** The file as it was when opened (regular files only). */
   readonly stamp: FileStamp | null;
   #position = 0;
@@ -36,13 +34,17 @@ export class FdSource {
     const stat = fstatSync(fd);
     this.fd = fd;
     this.seekable = stat.isFile();
-    this.size = this.seekable ? stat.size : null;
     this.stamp = this.seekable ? { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } : null;
     this.#buffers = [alignedBuffer(chunkBytes), alignedBuffer(chunkBytes)];
     if (!this.seekable) {
       makeBlocking(fd);
       if (options.growPipe !== false) growPipe(fd);
     }
+  }
+
+  /** Bytes in the file (when opened), or null for a pipe. */
+  get size(): number | null {
+    return this.stamp?.size ?? null;
   }
 
   /** Bytes consumed so far. */

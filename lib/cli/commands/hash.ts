@@ -4,7 +4,7 @@ import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '..
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress, progressHooks, QUIET_HELP, QUIET_OPTION } from '../progress.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'hash',
@@ -21,28 +21,22 @@ ${COMMON_HELP}`,
 export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
-    const progress = createProgress(io, values);
-    try {
-      const digest = await withSource(io, positionals[0]!, (source) => hashImage(source, readOptionsOf(spec, values), progressHooks(progress)));
-      progress.stop();
-      const result = {
-        algorithm: 'xxh64',
-        payloadOffset: digest.image.payloadOffset,
-        payloadLength: digest.payloadLength,
-        payload: digest.payload,
-        prologue: digest.prologue,
-      };
-      if (values.json) await printJson(io, result);
-      else {
-        await print(
-          io,
-          `${result.payload}  payload  (${result.payloadLength} bytes at offset ${result.payloadOffset})\n` +
-            `${result.prologue}  prologue (${result.payloadOffset} bytes at offset 0)\n`,
-        );
-      }
-      return 0;
-    } finally {
-      progress.stop();
+    const digest = await withProgress(io, values, (hooks) => withSource(io, positionals[0]!, (source) => hashImage(source, readOptionsOf(spec, values), hooks)));
+    const result = {
+      algorithm: 'xxh64',
+      payloadOffset: digest.image.payloadOffset,
+      payloadLength: digest.payloadLength,
+      payload: digest.payload,
+      prologue: digest.prologue,
+    };
+    if (values.json) await printJson(io, result);
+    else {
+      await print(
+        io,
+        `${result.payload}  payload  (${result.payloadLength} bytes at offset ${result.payloadOffset})\n` +
+          `${result.prologue}  prologue (${result.payloadOffset} bytes at offset 0)\n`,
+      );
     }
+    return 0;
   },
 };

@@ -10,7 +10,7 @@ import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
-import { createProgress, progressHooks, QUIET_HELP, QUIET_OPTION } from '../progress.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'rewrite',
@@ -64,26 +64,26 @@ export const command: Command = {
     const xml = typeof values.xml === 'string' ? await readFile(values.xml).catch((error: unknown) => Promise.reject(ioError('read', String(values.xml), error))) : undefined;
     const input = await openInput(io, inArg);
     let output: OpenedFd | null = null;
-    const progress = createProgress(io, values);
     try {
-      const result = await rewriteImage({
-        source: new FdSource(input.fd, { growPipe: growPipes(io) }),
-        openOutput: () => (output = openOutput(io, outArg, input)).fd,
-        readOptions: readOptionsOf(spec, values),
-        plan: (image) =>
-          planRewrite(image, {
-            ...(xml ? { xml } : {}),
-            ...(wasRunning === undefined ? {} : { wasRunning }),
-            ...(version === undefined ? {} : { version }),
-            ...(slack === undefined ? {} : { slack }),
-            dropExtensions: values['drop-extensions'] === true,
-            force: values.force === true,
-          }),
-        seal: values.seal === true,
-        growPipe: growPipes(io),
-        ...progressHooks(progress),
-      });
-      progress.stop();
+      const result = await withProgress(io, values, (hooks) =>
+        rewriteImage({
+          source: new FdSource(input.fd, { growPipe: growPipes(io) }),
+          openOutput: () => (output = openOutput(io, outArg, input)).fd,
+          readOptions: readOptionsOf(spec, values),
+          plan: (image) =>
+            planRewrite(image, {
+              ...(xml ? { xml } : {}),
+              ...(wasRunning === undefined ? {} : { wasRunning }),
+              ...(version === undefined ? {} : { version }),
+              ...(slack === undefined ? {} : { slack }),
+              dropExtensions: values['drop-extensions'] === true,
+              force: values.force === true,
+            }),
+          seal: values.seal === true,
+          growPipe: growPipes(io),
+          ...hooks,
+        }),
+      );
       if (values.json) {
         await printJson(io, {
           payloadOffset: result.after.payloadOffset,
@@ -98,7 +98,6 @@ export const command: Command = {
       }
       return 0;
     } catch (error) {
-      progress.stop();
       if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
       throw explainPartialOutput(error, output as OpenedFd | null);
     } finally {

@@ -9,7 +9,7 @@ import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress, progressHooks, QUIET_HELP, QUIET_OPTION } from '../progress.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'seal',
@@ -37,17 +37,13 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const path = positionals[0]!;
     if (path === '-') throw new SaveImageError('ERR_USAGE', 'seal edits a file in place: give a path (rewrite --seal seals a copy)');
-    const progress = createProgress(io, values);
-    let digest;
     let hashed: FileStamp | null = null;
-    try {
-      digest = await withSource(io, path, (source) => {
+    const digest = await withProgress(io, values, (hooks) =>
+      withSource(io, path, (source) => {
         hashed = source.stamp;
-        return hashImage(source, {}, progressHooks(progress));
-      });
-    } finally {
-      progress.stop();
-    }
+        return hashImage(source, {}, hooks);
+      }),
+    );
     const seal = { payloadLength: digest.payloadLength, digest: digest.payload };
     const result = await patchImage(path, (image) => {
       const existing = decodeSeal(image.header);

@@ -5,7 +5,7 @@ import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '..
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
-import { createProgress, progressHooks, QUIET_HELP, QUIET_OPTION } from '../progress.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'verify',
@@ -24,25 +24,19 @@ ${COMMON_HELP}`,
 export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
-    const progress = createProgress(io, values);
-    try {
-      return await withSource(io, positionals[0]!, async (source, input) => {
-        const image = source.readPrologue(readOptionsOf(spec, values));
-        const seal = image.seal;
-        if (seal === null) {
-          if (values.json) await printJson(io, { sealed: false, ok: null });
-          else await print(io, `${input.label}: not sealed: there is no seal to verify (savekit seal adds one)\n`);
-          return 0;
-        }
-        const digest = await hashPayload(source, image, progressHooks(progress));
-        progress.stop();
-        assertSealHolds(seal, image.payloadOffset, digest.payloadLength, digest.payload);
-        if (values.json) await printJson(io, { sealed: true, ok: true, payloadLength: digest.payloadLength, digest: digest.payload });
-        else await print(io, `${input.label}: payload matches its seal (xxh64 ${digest.payload}, ${digest.payloadLength} bytes)\n`);
+    return withSource(io, positionals[0]!, async (source, input) => {
+      const image = source.readPrologue(readOptionsOf(spec, values));
+      const seal = image.seal;
+      if (seal === null) {
+        if (values.json) await printJson(io, { sealed: false, ok: null });
+        else await print(io, `${input.label}: not sealed: there is no seal to verify (savekit seal adds one)\n`);
         return 0;
-      });
-    } finally {
-      progress.stop();
-    }
+      }
+      const digest = await withProgress(io, values, (hooks) => hashPayload(source, image, hooks));
+      assertSealHolds(seal, image.payloadOffset, digest.payloadLength, digest.payload);
+      if (values.json) await printJson(io, { sealed: true, ok: true, payloadLength: digest.payloadLength, digest: digest.payload });
+      else await print(io, `${input.label}: payload matches its seal (xxh64 ${digest.payload}, ${digest.payloadLength} bytes)\n`);
+      return 0;
+    });
   },
 };
