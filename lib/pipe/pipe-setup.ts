@@ -1,8 +1,10 @@
-// Prepares the pipes savekit copies through, with the two fcntl() calls Node.js lacks (built by
-// node-gyp at install from native/pipe-setup.c): grow them from 64 KiB to 1 MiB (the
-// unprivileged limit in /proc/sys/fs/pipe-max-size), and make an inherited non-blocking
-// descriptor blocking again. Without the addon nothing changes and the copy is only slower.
+// Prepares the pipes savekit copies through, with the two fcntl() calls Node.js lacks
+// (native/pipe-setup.c): grow them from 64 KiB to 1 MiB (the unprivileged limit in
+// /proc/sys/fs/pipe-max-size), and make an inherited non-blocking descriptor blocking again.
+// node-gyp-build loads build/Release (compiled at install) or else the N-API prebuild shipped in
+// prebuilds/linux-x64. Without either nothing changes and the copy is only slower.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 interface NativeBinding {
   setPipeSize(fd: number, bytes: number): number;
@@ -16,7 +18,8 @@ let binding: NativeBinding | null | undefined;
 function native(): NativeBinding | null {
   if (binding === undefined) {
     try {
-      binding = createRequire(import.meta.url)('../../build/Release/savekit_native.node') as NativeBinding;
+      const load = createRequire(import.meta.url)('node-gyp-build') as (root: string) => NativeBinding;
+      binding = load(fileURLToPath(new URL('../../', import.meta.url)));
     } catch {
       binding = null;
     }
