@@ -3,10 +3,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { json, runBinary, runInProcess } from '../helpers/cli.js';
+import { json, runBinary, runInProcess, takeKeptDraft } from '../helpers/cli.js';
 import { copySample, readDump, readSample, SAMPLES_DIR, tempDir } from '../helpers/samples.js';
 
 const test = suite('cli/edit');
@@ -103,8 +104,28 @@ test('edit that breaks the XML fails and keeps the draft', () => {
   const result = runBinary(['edit', path], undefined, { EDITOR: editor, VISUAL: '' });
   assert.is(result.status, 1);
   assert.match(result.stderr, 'error[ERR_BAD_XML]');
-  const draft = /kept in (\S+);/.exec(result.stderr)?.[1];
-  assert.ok(draft && existsSync(draft) && readFileSync(draft, 'utf8').includes('</domian>'));
+  assert.ok(takeKeptDraft(result.stderr).includes('</domian>'));
+  assert.ok(readFileSync(path).equals(readSample('libvirt-9.0/raw.save')));
+});
+
+test('an editor that fails without saving: nothing written, no draft left behind', () => {
+  const path = copySample('libvirt-9.0/raw.save');
+  const before = readdirSync(tmpdir()).filter((name) => name.startsWith('savekit-edit-'));
+  const result = runBinary(['edit', path], undefined, { VISUAL: 'false' });
+  assert.is(result.status, 1);
+  assert.match(result.stderr, 'error[ERR_IO]');
+  assert.not.match(result.stderr, 'kept in');
+  assert.equal(readdirSync(tmpdir()).filter((name) => name.startsWith('savekit-edit-')), before);
+  assert.ok(readFileSync(path).equals(readSample('libvirt-9.0/raw.save')));
+});
+
+test('an editor that saves, then fails: nothing written, the draft kept and named', () => {
+  const path = copySample('libvirt-9.0/raw.save');
+  const editor = editorScript(`sed -i 's/original description/half done/' "$1"; exit 3`);
+  const result = runBinary(['edit', path], undefined, { EDITOR: editor, VISUAL: '' });
+  assert.is(result.status, 1);
+  assert.match(result.stderr, 'status 3');
+  assert.ok(takeKeptDraft(result.stderr).includes('half done'));
   assert.ok(readFileSync(path).equals(readSample('libvirt-9.0/raw.save')));
 });
 

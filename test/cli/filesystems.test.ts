@@ -10,9 +10,10 @@ import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync 
 import { join } from 'node:path';
 import { MAGIC_BYTES, MAGIC_SAVE } from '../../lib/constants.js';
 import { journalPathOf, lockPathOf } from '../../lib/file/side-files.js';
-import { type CliResult, runBinary, SAVEKIT_BIN } from '../helpers/cli.js';
+import { type CliResult, runBinary, takeKeptDraft } from '../helpers/cli.js';
 import { mountsUnavailable, mountTmpfs, NOBODY, openFolder } from '../helpers/mounts.js';
 import { samplePath } from '../helpers/samples.js';
+import { stageCli } from '../helpers/staged-cli.js';
 
 const test = suite('cli/file systems');
 
@@ -42,8 +43,12 @@ function assertUntouched(image: string, result: CliResult, code: string): void {
   assert.not.ok(existsSync(journalPathOf(image)), 'a journal was left behind');
 }
 
+let stagedBin: string | undefined;
+
+/** Runs the CLI as `nobody`, from a copy it can read wherever the checkout lies. */
 function runAsNobody(argv: string[]): CliResult {
-  const result = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, SAVEKIT_BIN, ...argv], {
+  stagedBin ??= stageCli(openFolder());
+  const result = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, stagedBin, ...argv], {
     env: { ...process.env, HOME: '/' },
   });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr.toString() };
@@ -62,7 +67,9 @@ if (unavailable !== null) {
     try {
       for (const argv of READERS) assert.is(runBinary([...argv, image]).status, 0, argv.join(' '));
       for (const writer of Object.values(WRITERS)) assertUntouched(image, runBinary(writer(image)), 'ERR_READ_ONLY');
-      assertUntouched(image, runBinary(['edit', image], undefined, { EDITOR: 'sed -i s/tinysave/tinysaved/' }), 'ERR_READ_ONLY');
+      const edit = runBinary(['edit', image], undefined, { EDITOR: 'sed -i s/tinysave/tinysaved/' });
+      assertUntouched(image, edit, 'ERR_READ_ONLY');
+      assert.match(takeKeptDraft(edit.stderr), 'tinysaved');
       assertUntouched(image, runBinary(['rewrite', '--running', image, join(fs.dir, 'out.save')]), 'ERR_READ_ONLY');
       assertUntouched(image, runBinary(['extract-ram', image, join(fs.dir, 'ram')]), 'ERR_READ_ONLY');
       assert.equal(readdirSync(fs.dir), ['raw.save']);

@@ -1,6 +1,8 @@
 // Runs savekit the two ways users meet it: in-process through runCli (fast, for the bulk of
 // the cases) and as the built executable in a child process (exit codes, stdin, no traces).
 import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough, Readable } from 'node:stream';
 import { runCli } from '../../lib/cli/run.js';
@@ -53,4 +55,13 @@ export async function runBinaryFed(argv: string[], chunks: Buffer[], env: NodeJS
   child.stdin.end();
   const status = await exited;
   return { status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() };
+}
+
+/** The draft a failed `savekit edit` kept (named in its message): its text, then its folder removed. */
+export function takeKeptDraft(stderr: string): string {
+  const draft = /kept in (\S+?)(?:;|$)/m.exec(stderr)?.[1];
+  if (draft === undefined) throw new Error(`no kept draft named in: ${stderr}`);
+  const text = readFileSync(draft, 'utf8');
+  rmSync(dirname(draft), { recursive: true, force: true });
+  return text;
 }

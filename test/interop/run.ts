@@ -5,13 +5,15 @@
 // survive virsh's edits, restores of every image savekit wrote, and a cut copy refused.
 // Exits non-zero, saying why, when the machine cannot run a guest.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SAVEKIT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const WORK = '/tmp/savekit-interop';
+// Images and guests live in a fresh temporary folder, removed at the end whatever happens.
+const WORK = mkdtempSync(join(tmpdir(), 'savekit-interop-'));
 const QEMU_CONF = '/etc/libvirt/qemu.conf';
 const GUEST = 'savekit-interop';
 const FORMATS = ['raw', 'gzip', 'bzip2', 'xz', 'lzop'];
@@ -136,8 +138,6 @@ function restoreState(file: string): string {
 
 async function main(): Promise<void> {
   ensurePackages();
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
   // KVM when /dev/kvm works, else TCG (both guests: 16 MiB, no disk, sitting in SeaBIOS).
   const kvm = spawnSync('sh', ['-c', 'test -r /dev/kvm -a -w /dev/kvm']).status === 0;
   copyFileSync(join(HERE, kvm ? 'guest-kvm.xml' : 'guest.xml'), join(WORK, 'guest.xml'));
@@ -219,8 +219,10 @@ async function main(): Promise<void> {
       ...rows.map((row) => `| ${row.check} | ${row.ok ? 'pass' : `FAIL ${row.detail}`} |`),
       '',
     ].join('\n');
-    const resultsFile = join(HERE, 'RESULTS.md');
-    if (!existsSync(resultsFile) || readFileSync(resultsFile, 'utf8') !== table) writeFileSync(resultsFile, table);
+    // The committed test/interop/RESULTS.md is updated by hand, on purpose: a run writes its
+    // table to the ignored results/ folder and to its output, never to a tracked file.
+    mkdirSync(join(HERE, 'results'), { recursive: true });
+    writeFileSync(join(HERE, 'results', 'latest.md'), table);
     console.log(`\n${table}`);
     const failed = rows.filter((row) => !row.ok).length;
     console.log(`${rows.length - failed} passed, ${failed} failed`);
@@ -228,12 +230,14 @@ async function main(): Promise<void> {
   } finally {
     stopDaemons();
     writeFileSync(QEMU_CONF, originalConf);
+    rmSync(WORK, { recursive: true, force: true });
   }
 }
 
 main().catch((error: unknown) => {
   console.error(`interop: ${error instanceof Error ? error.message : String(error)}`);
   stopDaemons();
+  rmSync(WORK, { recursive: true, force: true });
   console.log(`${rows.filter((r) => r.ok).length} passed, ${rows.filter((r) => !r.ok).length + 1} failed`);
   process.exitCode = 1;
 });

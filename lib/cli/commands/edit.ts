@@ -42,7 +42,15 @@ export const command: Command = {
     const folder = await mkdtemp(join(tmpdir(), 'savekit-edit-'));
     const draft = join(folder, 'domain.xml');
     await writeFile(draft, stored);
-    await runEditor(io, draft);
+    try {
+      await runEditor(io, draft);
+    } catch (error) {
+      // An editor that failed may still have saved work worth keeping; an untouched draft is not.
+      const saved = await readFile(draft).catch(() => stored);
+      if (saved.equals(stored)) await rm(folder, { recursive: true, force: true });
+      else if (SaveImageError.is(error)) throw new SaveImageError(error.code, `${error.message}\nwhat the editor saved is kept in ${draft}`, error);
+      throw error;
+    }
     const edited = await readFile(draft);
     if (edited.equals(stored) && wasRunning === undefined) {
       await rm(folder, { recursive: true, force: true });

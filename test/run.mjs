@@ -1,0 +1,33 @@
+// npm test's runner: every *.test.ts under test/ through uvu (ESM, via tsx), inside a private
+// temporary folder, then the check that the suite cleaned up after itself. A run of the tests
+// must leave nothing behind in the user's temporary folder: whatever a test left in the private
+// one (beyond tsx's compile cache) is listed and fails the run, and the folder is removed.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const privateTmp = mkdtempSync(join(tmpdir(), 'savekit-test-run-'));
+chmodSync(privateTmp, 0o755); // the file-system tests run the CLI as `nobody` from folders in here
+
+let status;
+try {
+  const uvu = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), 'test', '\\.test\\.ts$', ...process.argv.slice(2)], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, TMPDIR: privateTmp },
+  });
+  status = uvu.status ?? 1;
+  const left = readdirSync(privateTmp).filter((name) => !name.startsWith('tsx-'));
+  if (left.length > 0) {
+    console.log(`\n  FAIL  the tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in the temporary folder: ${left.join(', ')}`);
+    status = 1;
+  } else {
+    console.log('\n  temporary folder: nothing left behind');
+  }
+} finally {
+  rmSync(privateTmp, { recursive: true, force: true });
+}
+process.exit(status);
