@@ -56,6 +56,18 @@ export function peakRssMiB(command: string): number {
   return Number(result.stdout.toString().trim()) / 1024;
 }
 
+/**
+ * The ratio baseline/case of each round (the two ran back to back, so drift hits both alike):
+ * the median over the rounds and the range, as `0.83 (0.79 to 0.88, 9 pairs)`.
+ */
+export function pairedRatio(timings: Timing[], baseline: string, name: string): { median: number; min: number; max: number; text: string } {
+  const base = timings.find((t) => t.name === baseline)!.runs;
+  const runs = timings.find((t) => t.name === name)!.runs;
+  const ratios = runs.map((seconds, round) => base[round]! / seconds);
+  const result = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+  return { ...result, text: `${result.median.toFixed(2)} (${result.min.toFixed(2)} to ${result.max.toFixed(2)}, ${ratios.length} pairs)` };
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

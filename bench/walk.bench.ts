@@ -3,7 +3,7 @@
 // show what any Node.js program pays before it parses anything. Run: npm run bench:walk
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DIR, peakRssMiB, SAVEKIT, syntheticImageOf, table, timeCases } from './harness.js';
+import { BENCH_DIR, pairedRatio, peakRssMiB, SAVEKIT, syntheticImageOf, table, timeCases } from './harness.js';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
 
 const GIB = 1024 ** 3;
@@ -17,9 +17,12 @@ const timings = timeCases([
   { name: 'savekit walk IMG', command: `${node} ${SAVEKIT} walk ${image}` },
   { name: 'savekit check IMG', command: `${node} ${SAVEKIT} check ${image}` },
   { name: 'cat IMG | savekit walk -', command: `cat ${image} | ${node} ${SAVEKIT} walk -` },
-]);
+], 9);
 console.log(`\n${table('Walking a raw 4 GiB image', timings, 4 * GIB, 'cat IMG > /dev/null')}`);
 const seconds = (name: string) => timings.find((t) => t.name === name)!.seconds;
+for (const name of ['savekit walk IMG', 'savekit check IMG', 'node read-loop.mjs IMG']) {
+  console.log(`${name} / cat IMG > /dev/null, paired per round: median ${pairedRatio(timings, 'cat IMG > /dev/null', name).text}`);
+}
 console.log(`savekit walk against the bare Node read loop: ${(seconds('node read-loop.mjs IMG') / seconds('savekit walk IMG')).toFixed(2)}`);
 
 const small = join(BENCH_DIR, 'walk-512m.save');
