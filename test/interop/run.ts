@@ -140,7 +140,8 @@ async function main(): Promise<void> {
   ensurePackages();
   // KVM when /dev/kvm works, else TCG (both guests: 16 MiB, no disk, sitting in SeaBIOS).
   const kvm = spawnSync('sh', ['-c', 'test -r /dev/kvm -a -w /dev/kvm']).status === 0;
-  copyFileSync(join(HERE, kvm ? 'guest-kvm.xml' : 'guest.xml'), join(WORK, 'guest.xml'));
+  // The guest's serial log goes to this run's folder (@WORK@ in the template).
+  writeFileSync(join(WORK, 'guest.xml'), readFileSync(join(HERE, kvm ? 'guest-kvm.xml' : 'guest.xml'), 'utf8').replaceAll('@WORK@', WORK));
   const originalConf = readFileSync(QEMU_CONF, 'utf8');
   try {
     await startDaemons();
