@@ -26,6 +26,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   check: { summary: 'will it restore? header, XML, payload, whole stream, seal', load: () => import('./commands/check.js') },
   'extract-ram': { summary: 'one sparse raw file per RAM block', load: () => import('./commands/extract-ram.js') },
   walk: { summary: 'walk the QEMU migration stream: RAM blocks, sections, devices', load: () => import('./commands/walk.js') },
+  state: { summary: "every device's state decoded (like analyze-migration.py)", load: () => import('./commands/state.js') },
 };
 
 const VERSION = '0.1.0';

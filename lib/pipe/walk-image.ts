@@ -37,7 +37,7 @@ export interface ImageWalk {
   payloadLength: number;
 }
 
-export interface WalkImageOptions extends Pick<WalkOptions, 'onPage'> {
+export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDeviceSection'> {
   readOptions?: DecodeHeaderOptions;
   /**
    * Called once the prologue is read, before any payload byte: may refuse the image (throw), and
@@ -59,7 +59,7 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
 
   const onStored = options.onPrologue?.(image) ?? undefined;
-  const walkerOptions: WalkOptions = { ...(options.onPage ? { onPage: options.onPage } : {}) };
+  const walkerOptions: WalkOptions = { ...(options.onPage ? { onPage: options.onPage } : {}), ...(options.onDeviceSection ? { onDeviceSection: options.onDeviceSection } : {}) };
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
     for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !onStored)) {

@@ -1,21 +1,10 @@
 // The VMDESCRIPTION JSON that QEMU writes after the stream's EOF byte, and what savekit takes
 // from it: the byte size of every device (FULL) section, which the stream itself never states
-// (QEMU-STREAM.md section 4). Pure.
+// (QEMU-STREAM.md section 4), and each device's field list for decoding its state
+// (device-state.ts). Pure.
+import type { DeviceDescription as DeviceFields, StateDescription } from './device-state.js';
 
-interface FieldDescription {
-  size?: number;
-  array_len?: number;
-}
-
-interface StateDescription {
-  vmsd_name?: string;
-  fields?: FieldDescription[];
-  subsections?: StateDescription[];
-}
-
-interface DeviceDescription extends StateDescription {
-  name: string;
-  instance_id: number;
+interface DeviceDescription extends DeviceFields {
   size?: number;
 }
 
@@ -23,6 +12,8 @@ export interface VmDescription {
   pageSize: number | null;
   /** Devices in stream order, with the byte size of each section's payload. */
   devices: Array<{ name: string; instance: number; bytes: number }>;
+  /** Each device's description as QEMU wrote it (fields, subsections), in stream order. */
+  deviceDescriptions: DeviceFields[];
 }
 
 /** Parses the JSON; null when it is not a description savekit understands. */
@@ -42,6 +33,7 @@ export function decodeVmDescription(json: string): VmDescription | null {
       // Old-style sections carry a device-level size; the others add up their fields.
       bytes: typeof device.size === 'number' && !device.fields ? device.size : stateBytes(device),
     })),
+    deviceDescriptions: parsed.devices,
   };
 }
 

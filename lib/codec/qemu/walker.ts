@@ -68,6 +68,11 @@ export interface WalkOptions {
    * the call) or null for a ZERO page filled with `fill`. Without it page bodies are skipped.
    */
   onPage?: (block: RamBlockSummary, address: number, data: Buffer | null, fill: number) => void;
+  /**
+   * Called with the whole payload of every device section (a copy the callee may keep) and the
+   * absolute offset of its first byte. Without it device state is skipped.
+   */
+  onDeviceSection?: (section: SectionSummary, bytes: Buffer, offset: number) => void;
 }
 
 /**
@@ -82,6 +87,8 @@ const DEFAULT_FOOTER_SCAN_BYTES = 64 * 1024 * 1024;
 const MAX_MACHINE_NAME_BYTES = 256;
 const MAX_DESCRIPTION_BYTES = 64 * 1024 * 1024;
 const MAX_BITMAP_BYTES = 64 * 1024 * 1024;
+/** One device section handed to onDeviceSection (the largest genuine ones are a few KiB). */
+export const MAX_DEVICE_SECTION_BYTES = 64 * 1024 * 1024;
 
 /** Feeds a stream in, reports its summary at the end. */
 export class QemuStreamWalker {
@@ -210,6 +217,7 @@ class WalkState {
   readonly offsetsOf: string;
   readonly maxFooterScan: number;
   readonly onPage: WalkOptions['onPage'];
+  readonly onDeviceSection: WalkOptions['onDeviceSection'];
   readonly #deviceSizes: Array<{ name: string; instance: number; bytes: number; used: boolean }>;
 
   constructor(options: WalkOptions) {
@@ -217,6 +225,7 @@ class WalkState {
     this.offsetsOf = options.offsetsOf ? ` of ${options.offsetsOf}` : '';
     this.maxFooterScan = options.maxFooterScanBytes ?? DEFAULT_FOOTER_SCAN_BYTES;
     this.onPage = options.onPage;
+    this.onDeviceSection = options.onDeviceSection;
     this.vmdescription = options.description ?? null;
     this.#deviceSizes = (options.description?.devices ?? []).map((d) => ({ ...d, used: false }));
   }
@@ -525,7 +534,7 @@ function* devicePayload(s: WalkState, section: SectionSummary): Generator<Reques
   const bytes = s.deviceBytes(section.name, section.instance);
   if (bytes !== null) {
     s.sizing ??= 'json';
-    yield { skip: bytes };
+    yield* passDevice(s, section, bytes);
     section.bytes = bytes;
     return true;
   }
@@ -535,7 +544,7 @@ function* devicePayload(s: WalkState, section: SectionSummary): Generator<Reques
       const end = findFooter(view, section.id, (id) => s.sections.has(id));
       if (end >= 0) {
         if (s.sizing !== 'json') s.sizing = 'footers';
-        yield { skip: end };
+        yield* passDevice(s, section, end);
         section.bytes = end;
         return true;
       }
@@ -551,6 +560,17 @@ function* devicePayload(s: WalkState, section: SectionSummary): Generator<Reques
   s.sizing = 'opaque';
   yield { rest: true };
   return false;
+}
+
+/** Skips a device payload of `bytes`, or hands a copy of it to onDeviceSection. */
+function* passDevice(s: WalkState, section: SectionSummary, bytes: number): Generator<Request, void, Buffer> {
+  if (!s.onDeviceSection) {
+    yield { skip: bytes };
+    return;
+  }
+  const at = s.absolute();
+  if (bytes > MAX_DEVICE_SECTION_BYTES) throw s.bad(`a device section of ${bytes} bytes (more than the ${MAX_DEVICE_SECTION_BYTES} savekit holds to decode one)`, at);
+  s.onDeviceSection(section, Buffer.from(yield { take: bytes }), at);
 }
 
 /**
