@@ -11,6 +11,9 @@ export {
   QemuStreamWalker, type WalkSummary, type WalkOptions, type RamBlockSummary, type SectionSummary,
   decodeVmDescription, type VmDescription,
   describeStreamEnd, type StreamEnd,
+  decodeDeviceState, type DeviceState, type DeviceDescription, type StateDescription, type FieldDescription, type StateEntry, type StateValue, STATE_LIMITS,
+  formatAnalyzeMigration, stateTree, type StateSection,
+  decodeX86Registers, formatX86Registers, x86RegistersJson, type X86Registers, type SegmentRegister,
 } from './codec/index.js';
 export { parseXml, type XmlElement } from './xml/parse.js';
 export { redactSecrets } from './xml/redact.js';
@@ -28,3 +31,4 @@ export { rewriteImage, type RewriteParams, type RewriteResult } from './pipe/rew
 export { hashImage, hashPayload, type ImageDigest } from './pipe/hash-image.js';
 export { walkImage, type ImageWalk } from './pipe/walk-image.js';
 export { extractRam, type ExtractedBlock } from './pipe/extract-ram.js';
+export { readImageState, type ImageState, type UndecodedSection, type ReadStateOptions } from './pipe/read-state.js';

@@ -8,3 +8,6 @@ export { describePayloadMismatch } from './payload-signature.js';
 export { QemuStreamWalker, type WalkSummary, type WalkOptions, type RamBlockSummary, type SectionSummary } from './qemu/walker.js';
 export { decodeVmDescription, type VmDescription } from './qemu/vmdescription.js';
 export { describeStreamEnd, type StreamEnd } from './qemu/stream-end.js';
+export { decodeDeviceState, type DeviceState, type DeviceDescription, type StateDescription, type FieldDescription, type StateEntry, type StateValue, STATE_LIMITS } from './qemu/device-state.js';
+export { formatAnalyzeMigration, stateTree, type StateSection } from './qemu/state-format.js';
+export { decodeX86Registers, formatX86Registers, x86RegistersJson, type X86Registers, type SegmentRegister } from './qemu/x86-registers.js';

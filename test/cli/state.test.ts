@@ -37,7 +37,8 @@ for (const sample of GENUINE_SAMPLES.filter((s) => !s.file.includes('edited'))) 
     const cpu = oracle[cpuKey] as Record<string, string | string[] | Array<Record<string, string>> | Record<string, string>>;
     const result = await runInProcess(['state', '--registers', '--json', samplePath(sample.file)]);
     assert.is(result.status, 0, result.stderr);
-    const [regs] = (json(result) as { cpus: Array<Record<string, string & Record<string, Record<string, string>>>> }).cpus;
+    // A JSON document read back: its shape is what the test checks.
+    const [regs] = (json(result) as { cpus: any[] }).cpus;
     const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
     names.forEach((name, i) => assert.is(BigInt(regs![name]!), hexOf((cpu['env.regs'] as string[])[i]!), name));
     assert.is(BigInt(regs!.rip!), hexOf(cpu['env.eip'] as string));

@@ -12,6 +12,8 @@ import { decodePrologue, type SaveImagePrologue } from '../../lib/codec/prologue
 import { QemuStreamWalker } from '../../lib/codec/qemu/walker.js';
 import { describeStreamEnd } from '../../lib/codec/qemu/stream-end.js';
 import { decodeVmDescription } from '../../lib/codec/qemu/vmdescription.js';
+import { decodeDeviceState, type DeviceDescription, type FieldDescription, type StateDescription } from '../../lib/codec/qemu/device-state.js';
+import { formatAnalyzeMigration, stateTree } from '../../lib/codec/qemu/state-format.js';
 import { planDefine, planRewrite, planSet } from '../../lib/edit/plan.js';
 import { SaveImageError } from '../../lib/errors.js';
 import { inspectPrologue } from '../../lib/inspect.js';
@@ -134,6 +136,38 @@ const anyBytes = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
 
 type AnyProperty = Parameters<typeof fc.check>[0];
 
+/** Random descriptions: every field type, arrays, structs and subsections nested a few deep. */
+const FIELD_TYPES = ['uint8', 'uint16', 'uint32', 'uint64', 'int8', 'int32', 'int64', 'int32 le', 'uint8 equal', 'bool', 'buffer', 'unused_buffer', 'timer', 'bitmap', 'nullptr', 'capability', 'tmp', 'odd type'];
+const { description: anyDescription } = fc.letrec<{ description: StateDescription; field: FieldDescription }>((tie) => ({
+  field: fc.oneof(
+    { weight: 5, arbitrary: fc.record({ name: fc.constantFrom('a', 'b', 'c'), type: fc.constantFrom(...FIELD_TYPES), size: fc.oneof(fc.constantFrom(0, 1, 2, 4, 8), fc.integer({ min: -2, max: 70 })) }, { requiredKeys: ['name', 'type', 'size'] }) },
+    { weight: 1, arbitrary: fc.record({ name: fc.constant('s'), type: fc.constant('struct'), size: fc.nat(8), struct: tie('description') }) },
+  ).chain((field) => fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }).map((array_len) => (array_len === undefined ? field : { ...field, array_len }))),
+  description: fc.record({
+    vmsd_name: fc.constantFrom('dev', 'dev/sub', 'x'),
+    fields: fc.array(tie('field') as fc.Arbitrary<FieldDescription>, { maxLength: 6 }),
+    subsections: fc.array(tie('description') as fc.Arbitrary<StateDescription>, { maxLength: 2, depthIdentifier: 'sub' }),
+  }, { requiredKeys: ['fields'] }),
+}));
+
+/** What the description would have QEMU write, for bytes that mostly fit (then mutated). */
+function bytesFor(description: StateDescription): Buffer {
+  const out: Buffer[] = [];
+  for (const field of description.fields ?? []) {
+    for (let i = 0; i < (field.array_len ?? 1); i++) {
+      if (field.type === 'struct' && field.struct) out.push(bytesFor(field.struct));
+      else if (field.type === 'capability') out.push(Buffer.from([3]), Buffer.from('cap'));
+      else if (field.type === 'nullptr') out.push(Buffer.from('0'));
+      else out.push(Buffer.alloc(Math.max(0, field.size), 0xa5));
+    }
+  }
+  for (const sub of description.subsections ?? []) {
+    const name = Buffer.from(sub.vmsd_name ?? '');
+    out.push(Buffer.from([0x05, name.length]), name, Buffer.alloc(4), bytesFor(sub));
+  }
+  return Buffer.concat(out);
+}
+
 export const TARGETS: Record<string, AnyProperty> = {
   prologue: fc.property(fc.oneof(mutated(PROLOGUES), anyBytes), (bytes) =>
     accepts(() => {
@@ -205,6 +239,20 @@ export const TARGETS: Record<string, AnyProperty> = {
         throw new Error(`the rewrite stream took an image the codec refuses: ${String(error)}`);
       }
       if (!out.equals(expected)) throw new Error('the rewrite stream changed a payload byte or wrote another prologue');
+    }),
+  ),
+  // The device-state decoder: random descriptions with bytes that fit, cut, grown or flipped;
+  // a result renders both ways, anything else is a coded error.
+  state: fc.property(anyDescription, fc.nat(), fc.integer({ min: -3, max: 3 }), fc.option(fc.nat(), { nil: undefined }), (description, cutSeed, grow, flip) =>
+    accepts(() => {
+      let bytes = bytesFor(description);
+      if (grow < 0) bytes = bytes.subarray(0, Math.max(0, bytes.length - (cutSeed % (bytes.length + 1))));
+      else if (grow > 0) bytes = Buffer.concat([bytes, Buffer.alloc(grow)]);
+      if (flip !== undefined && bytes.length > 0) bytes[flip % bytes.length] ^= 0xff;
+      const device: DeviceDescription = { name: 'dev', instance_id: 0, ...description };
+      const state = decodeDeviceState(bytes, device, { id: 1, name: 'dev', instance: 0, version: 1 });
+      formatAnalyzeMigration([{ id: 1, name: 'dev', state }]);
+      stateTree(state.entries);
     }),
   ),
   xml: fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.constantFrom(`<g passwd='x'/>`, `<!DOCTYPE a [<!ENTITY b "c">]><a passwd="&b;"/>`)), (text) => {

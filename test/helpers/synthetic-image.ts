@@ -33,6 +33,8 @@ export interface SyntheticImageOptions {
   slack?: number;
   /** Every Nth page of pc.ram is a ZERO record (0: none). */
   zeroPageEvery?: number;
+  /** Only every Nth page of pc.ram holds data, the rest are ZERO records (as on an idle guest); 0: off. */
+  dataPageEvery?: number;
   unused?: number[];
 }
 
@@ -108,6 +110,7 @@ export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buf
   yield Buffer.concat(head);
 
   const zeroEvery = options.zeroPageEvery ?? 4;
+  const dataEvery = options.dataPageEvery ?? 0;
   const template = pageTemplate();
   let named = '';
   for (const block of blocks) {
@@ -117,7 +120,7 @@ export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buf
       if (first % PAGES_PER_PART === 0) parts.push(u8(0x02), u32(RAM_SECTION_ID));
       const last = Math.min(first + PAGES_PER_CHUNK, pages);
       for (let page = first; page < last; page++) {
-        const zero = block.name !== 'pc.ram' || (zeroEvery > 0 && page % zeroEvery === zeroEvery - 1);
+        const zero = block.name !== 'pc.ram' || (zeroEvery > 0 && page % zeroEvery === zeroEvery - 1) || (dataEvery > 0 && page % dataEvery !== 0);
         const flags = (zero ? FLAG_ZERO : FLAG_PAGE) | (named === block.name ? FLAG_CONTINUE : 0);
         parts.push(u64(page * PAGE_BYTES + flags));
         if (named !== block.name) parts.push(u8(block.name.length), Buffer.from(block.name));

@@ -3,7 +3,6 @@
 // the libvirt header in place; --registers shows each x86 vCPU like `info registers`.
 import type { DeviceState, StateEntry } from '../../codec/qemu/device-state.js';
 import { formatAnalyzeMigration, formatStateValue, type StateSection, stateTree } from '../../codec/qemu/state-format.js';
-import { decodeX86Registers, formatX86Registers, x86RegistersJson } from '../../codec/qemu/x86-registers.js';
 import { SaveImageError } from '../../errors.js';
 import { readImageState } from '../../pipe/read-state.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, readOptionsOf, usageError } from '../args.js';
@@ -114,6 +113,9 @@ function listEntries(lines: string[], entries: StateEntry[], indent: string, pre
 async function printRegisters(io: Parameters<Command['run']>[1], devices: DeviceState[], json: boolean): Promise<number> {
   const cpus = devices.filter((device) => device.name === 'cpu');
   if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no x86 cpu section');
+  // Loaded only here: a plain `state` need not pay for it (the command's start-up is most of
+  // its time on small images).
+  const { decodeX86Registers, formatX86Registers, x86RegistersJson } = await import('../../codec/qemu/x86-registers.js');
   const registers = cpus.map((cpu) => decodeX86Registers(cpu, devices.find((device) => device.name === 'cpu_common' && device.instance === cpu.instance)));
   if (json) await printJson(io, { cpus: registers.map(x86RegistersJson) });
   else await print(io, registers.map((r) => `CPU#${r.cpu}\n${formatX86Registers(r)}`).join('\n'));

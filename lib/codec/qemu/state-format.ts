@@ -67,10 +67,12 @@ function analyzeValue(value: StateValue): Json {
   }
 }
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 function spacedHex(bytes: Buffer): string {
-  let text = '';
-  for (let i = 0; i < bytes.length; i++) text += (i ? ' ' : '') + (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
-  return text;
+  const parts = new Array<string>(bytes.length);
+  for (let i = 0; i < bytes.length; i++) parts[i] = HEX_BYTES[bytes[i]!]!;
+  return parts.join(' ');
 }
 
 /** Python's json.dumps(value, indent=4, separators=(',', ': '), ensure_ascii=True). */
