@@ -24,6 +24,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   seal: { summary: 'store the payload\'s length and XXH64 in the header', load: () => import('./commands/seal.js') },
   verify: { summary: 'check the payload against its seal', load: () => import('./commands/verify.js') },
   check: { summary: 'will it restore? header, XML, payload, whole stream, seal', load: () => import('./commands/check.js') },
+  convert: { summary: 'payload to another format: raw, gzip, bzip2, xz, lzop, zstd, sparse', load: () => import('./commands/convert.js') },
   'extract-ram': { summary: 'one sparse raw file per RAM block', load: () => import('./commands/extract-ram.js') },
   walk: { summary: 'walk the QEMU migration stream: RAM blocks, sections, devices', load: () => import('./commands/walk.js') },
   state: { summary: "every device's state decoded (like analyze-migration.py)", load: () => import('./commands/state.js') },

@@ -34,6 +34,14 @@ export function withSeal(header: SaveImageHeader, seal: PayloadSeal): SaveImageH
   return { ...header, unused };
 }
 
+/** A copy of the header without a seal (its words zeroed), for a payload that changed. */
+export function withoutSeal(header: SaveImageHeader): SaveImageHeader {
+  if (decodeSeal(header) === null) return header;
+  const unused = [...header.unused];
+  for (let word = SEAL_WORD; word <= SEAL_WORD + 4; word++) unused[word] = 0;
+  return { ...header, unused };
+}
+
 function hex8(word: number): string {
   return word.toString(16).padStart(8, '0');
 }

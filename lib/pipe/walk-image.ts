@@ -37,7 +37,14 @@ export interface ImageWalk {
   payloadLength: number;
 }
 
-export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDeviceSection'> {
+export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDeviceSection' | 'onMemSize'> {
+  /**
+   * Sees every chunk of the QEMU stream (decompressed) before the walker does: a view, valid
+   * during the call (and until the promise it may return settles, which the walk awaits).
+   */
+  onStreamChunk?: (chunk: Buffer) => void | Promise<void>;
+  /** The prologue, when the caller has read it from the source already. */
+  prologue?: SaveImagePrologue;
   readOptions?: DecodeHeaderOptions;
   /**
    * Called once the prologue is read, before any payload byte: may refuse the image (throw), and
@@ -48,7 +55,7 @@ export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDevice
 }
 
 export async function walkImage(source: FdSource, options: WalkImageOptions = {}): Promise<ImageWalk> {
-  const image = source.readPrologue(options.readOptions ?? {});
+  const image = options.prologue ?? source.readPrologue(options.readOptions ?? {});
   const format = formatName(image.header.format);
   if (format === null) {
     throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${image.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
@@ -59,18 +66,24 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
 
   const onStored = options.onPrologue?.(image) ?? undefined;
-  const walkerOptions: WalkOptions = { ...(options.onPage ? { onPage: options.onPage } : {}), ...(options.onDeviceSection ? { onDeviceSection: options.onDeviceSection } : {}) };
+  const walkerOptions: WalkOptions = {
+    ...(options.onPage ? { onPage: options.onPage } : {}),
+    ...(options.onDeviceSection ? { onDeviceSection: options.onDeviceSection } : {}),
+    ...(options.onMemSize ? { onMemSize: options.onMemSize } : {}),
+  };
+  const onStream = options.onStreamChunk;
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
-    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !onStored)) {
+    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !onStored && !onStream)) {
       onStored?.(chunk);
+      if (onStream) await onStream(chunk);
       walker.feed(chunk);
     }
     const summary = walker.end();
     return { image, summary, payloadLength: source.position - image.payloadOffset };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  const payloadLength = await decompressInto(format, source, first, walker, onStored);
+  const payloadLength = await decompressInto(format, source, first, walker, onStored, onStream);
   return { image, summary: walker.end(), payloadLength };
 }
 
@@ -107,7 +120,14 @@ function endsWithBrace(tail: Buffer): boolean {
 }
 
 /** Feeds the decompressed stream to the walker; resolves to the stored (compressed) byte count. */
-async function decompressInto(format: string, source: FdSource, first: Buffer, walker: QemuStreamWalker, onStored?: (chunk: Buffer) => void): Promise<number> {
+async function decompressInto(
+  format: string,
+  source: FdSource,
+  first: Buffer,
+  walker: QemuStreamWalker,
+  onStored?: (chunk: Buffer) => void,
+  onStream?: (chunk: Buffer) => void | Promise<void>,
+): Promise<number> {
   let stored = 0;
   // Chunks are copied: the decompressor holds them after FdSource reuses its buffers.
   const storedChunks = Readable.from(
@@ -124,8 +144,13 @@ async function decompressInto(format: string, source: FdSource, first: Buffer, w
     const gunzip = createGunzip();
     storedChunks.pipe(gunzip);
     try {
-      for await (const chunk of gunzip) walker.feed(chunk as Buffer);
+      for await (const chunk of gunzip) {
+        if (onStream) await onStream(chunk as Buffer);
+        walker.feed(chunk as Buffer);
+      }
     } catch (error) {
+      // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR) mean a damaged payload; others pass.
+      if (!String((error as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) throw error;
       throw damaged('gzip', (error as Error).message);
     }
     return stored;
@@ -148,10 +173,27 @@ async function decompressInto(format: string, source: FdSource, first: Buffer, w
   child.stdin.on('error', () => undefined); // the program may stop reading first; its status says why
   storedChunks.pipe(child.stdin);
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  for await (const chunk of child.stdout) walker.feed(chunk as Buffer);
+  for await (const chunk of child.stdout) {
+    if (onStream) await onStream(chunk as Buffer);
+    walker.feed(chunk as Buffer);
+  }
   const status = await exited;
-  if (status !== 0) throw damaged(format, `${program} -dc exited with status ${status}: ${Buffer.concat(errors).toString().trim()}`);
+  if (status !== 0) {
+    const said = Buffer.concat(errors).toString().trim();
+    throw damaged(format, `${program} -dc exited with status ${status}: ${said}${knownTrap(format, said)}`);
+  }
   return stored;
+}
+
+/**
+ * What libvirt does with the payloads that fail in these ways (CONVERT.md, "What makes a
+ * restore fail"): libvirt runs the same `<name> -dc`, so the restore fails too, or hangs.
+ */
+function knownTrap(format: string, said: string): string {
+  if (format === 'zstd' && /unsupported format/.test(said)) return '\nbytes follow the zstd frame (even zero padding): libvirt\'s zstd -dc refuses them and the restore fails';
+  if (format === 'zstd' && /too much memory|Window size larger/.test(said)) return "\na zstd frame whose window is larger than zstd -dc's default limit (128 MiB): virsh restore hangs on it with the domain paused (starting up)";
+  if (format === 'xz' && /corrupt/.test(said)) return '\nthe xz data is damaged, or followed by 1 to 3 bytes of padding (only multiples of 4 are legal): libvirt\'s xz -dc refuses it and the restore fails';
+  return '';
 }
 
 function damaged(format: string, reason: string): SaveImageError {

@@ -131,6 +131,7 @@ function* memSizePreamble(s: WalkState, section: SectionSummary, total: number, 
     }
   }
   if (sum !== total) throw s.bad(`the RAM blocks add up to ${sum} bytes, but MEM_SIZE says ${total}`);
+  s.onMemSize?.(s.summary());
 }
 
 /** Set bits among the first `count` of a little-endian bitmap of 64-bit words (x86-64 writers). */

@@ -14,6 +14,8 @@ export interface VmDescription {
   devices: Array<{ name: string; instance: number; bytes: number }>;
   /** Each device's description as QEMU wrote it (fields, subsections), in stream order. */
   deviceDescriptions: DeviceFields[];
+  /** The JSON text as the stream carried it. */
+  text: string;
 }
 
 /** Parses the JSON; null when it is not a description savekit understands. */
@@ -34,6 +36,7 @@ export function decodeVmDescription(json: string): VmDescription | null {
       bytes: typeof device.size === 'number' && !device.fields ? device.size : stateBytes(device),
     })),
     deviceDescriptions: parsed.devices,
+    text: json,
   };
 }
 

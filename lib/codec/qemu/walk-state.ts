@@ -28,10 +28,19 @@ export interface SectionSummary {
 
 export type DeviceSizing = 'json' | 'footers' | 'opaque';
 
+/** A subsection of the configuration section, as the stream carried it. */
+export interface ConfigurationSubsection {
+  name: string;
+  version: number;
+  /** Its bytes after the version (null for capabilities, which the summary lists). */
+  body: Buffer | null;
+}
+
 export interface WalkSummary {
   streamVersion: number;
   machine: string | null;
   capabilities: string[];
+  configuration: ConfigurationSubsection[];
   memSize: number | null;
   ramBlocks: RamBlockSummary[];
   sections: SectionSummary[];
@@ -68,6 +77,8 @@ export interface WalkOptions {
    * absolute offset of its first byte. Without it device state is skipped.
    */
   onDeviceSection?: (section: SectionSummary, bytes: Buffer, offset: number) => void;
+  /** Called once the RAM block list (MEM_SIZE) is read, with the summary so far. */
+  onMemSize?: (summary: WalkSummary) => void;
 }
 
 /**
@@ -92,6 +103,8 @@ export class WalkState {
   streamVersion = 0;
   machine: string | null = null;
   capabilities: string[] = [];
+  /** The configuration section's subsections in stream order (capabilities: body null, see capabilities). */
+  configuration: ConfigurationSubsection[] = [];
   memSize: number | null = null;
   blocks = new Map<string, RamBlockSummary>();
   sections = new Map<number, SectionSummary>();
@@ -110,6 +123,7 @@ export class WalkState {
   readonly maxFooterScan: number;
   readonly onPage: WalkOptions['onPage'];
   readonly onDeviceSection: WalkOptions['onDeviceSection'];
+  readonly onMemSize: WalkOptions['onMemSize'];
   readonly #deviceSizes: Array<{ name: string; instance: number; bytes: number; used: boolean }>;
 
   constructor(options: WalkOptions) {
@@ -118,6 +132,7 @@ export class WalkState {
     this.maxFooterScan = options.maxFooterScanBytes ?? DEFAULT_FOOTER_SCAN_BYTES;
     this.onPage = options.onPage;
     this.onDeviceSection = options.onDeviceSection;
+    this.onMemSize = options.onMemSize;
     this.vmdescription = options.description ?? null;
     this.#deviceSizes = (options.description?.devices ?? []).map((d) => ({ ...d, used: false }));
   }
@@ -147,6 +162,7 @@ export class WalkState {
       streamVersion: this.streamVersion,
       machine: this.machine,
       capabilities: this.capabilities,
+      configuration: this.configuration,
       memSize: this.memSize,
       ramBlocks: [...this.blocks.values()], // in MEM_SIZE order: a Map keeps insertion order
       sections: [...this.sections.values()],

@@ -150,14 +150,17 @@ function* walk(s: WalkState): Generator<Request, void, Buffer> {
           yield { take: 1 };
           const nameLength = (yield { take: 1 })[0]!;
           const name = (yield { take: nameLength }).toString('latin1');
-          yield { take: 4 }; // version_id
+          const version = (yield { take: 4 }).readUInt32BE(0);
           if (name === 'configuration/capabilities') {
             const count = (yield { take: 4 }).readUInt32BE(0);
             for (let i = 0; i < count; i++) s.capabilities.push((yield { take: (yield { take: 1 })[0]! }).toString('latin1'));
+            s.configuration.push({ name, version, body: null });
           } else if (name === 'configuration/target-page-bits') {
-            pageSize = 2 ** (yield { take: 4 }).readUInt32BE(0);
+            const body = Buffer.from(yield { take: 4 });
+            pageSize = 2 ** body.readUInt32BE(0);
+            s.configuration.push({ name, version, body });
           } else if (name === 'configuration/uuid') {
-            yield { take: 16 };
+            s.configuration.push({ name, version, body: Buffer.from(yield { take: 16 }) });
           } else {
             throw s.bad(`unknown configuration subsection ${JSON.stringify(name)}: its length is not in the stream`);
           }

@@ -71,7 +71,7 @@ for (const [name, options] of VARIANTS) {
   test(`crafted stream (${name}): every RAM flag, CONTINUE across sections, commands`, () => {
     const { bytes } = fullStream(options);
     for (const chunking of [CHUNKINGS[0]!, CHUNKINGS[1]!, CHUNKINGS[6]!]) {
-      const description = options.description === false ? null : { pageSize: 4096, devices: DEVICES.map((d) => ({ name: d.name, instance: d.instance, bytes: d.size })), deviceDescriptions: [] };
+      const description = options.description === false ? null : { pageSize: 4096, devices: DEVICES.map((d) => ({ name: d.name, instance: d.instance, bytes: d.size })), deviceDescriptions: [], text: '' };
       const summary = walkBytes(bytes, chunking.split(bytes), { description: options.footers === false ? description : null });
       assert.equal(summary.ramBlocks.map((b) => [b.name, b.zeroPages, b.dataPages]), [['pc.ram', 1, 5], ['/rom@etc/acpi/tables', 1, 1]]);
       assert.equal(summary.commands, ['SWITCHOVER_START', 'PING', 'PACKAGED']);

@@ -1,0 +1,185 @@
+// savekit convert --format F [IN|-] [OUT|-]: re-encode a save image's payload in another format
+// libvirt reads (raw, gzip, bzip2, xz, lzop, zstd, sparse), which libvirt cannot do after a
+// save; the prologue is carried over as `rewrite` carries it, with the format code set.
+import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { FORMATS, type FormatName } from '../../constants.js';
+import { planRewrite } from '../../edit/plan.js';
+import { ioError, SaveImageError } from '../../errors.js';
+import { checkCompressOptions } from '../../pipe/compressors.js';
+import { convertImage } from '../../pipe/convert.js';
+import { FdSource } from '../../pipe/fd-source.js';
+import { COMMON_OPTIONS, type CommandSpec, integerOption, readOptionsOf, usageError } from '../args.js';
+import type { Command } from '../command.js';
+import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
+import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { printJson } from '../io.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
+
+const spec: CommandSpec = {
+  name: 'convert',
+  summary: "Re-encode a save image's payload in another format libvirt reads: raw, gzip, bzip2, xz, lzop, zstd or sparse.",
+  usage: 'savekit convert --format raw|gzip|bzip2|xz|lzop|zstd|sparse [--level N] [--threads N] [--seal] [--running | --paused] [--xml FILE] [--version 2|3] [--in-place] [IN|-] [OUT|-]',
+  help: `IN and OUT default to - (stdin, stdout). Between raw and the compressors the QEMU stream
+is carried byte for byte (decompressed as libvirt's '<name> -dc' does, compressed with node:zlib
+for gzip and with the program libvirt runs on save for the others, at libvirt's level unless
+--level). To and from sparse (mapped-ram) the RAM section is re-encoded: pages at their file
+offsets, zero pages as holes. A sparse OUT must be a file (ERR_NOT_SEEKABLE); a sparse IN too.
+The input must walk to its EOF byte; a sealed input is verified on the way. The output keeps
+the LibvirtQemudPart magic until its last byte is written and synced.
+
+Options:
+  --format FORMAT      the payload format to write (required)
+  --level N            compression level (gzip, bzip2, lzop 1-9; xz 0-9, libvirt uses 3;
+                       zstd 1-19: savekit never writes a frame zstd -dc cannot read)
+  --threads N          compressor threads (xz, zstd)
+  --seal               store the new payload's XXH64 and length in the header (OUT a file)
+  --in-place           replace IN: written beside it, synced, renamed over it
+  --xml FILE           new domain XML (checked like savekit define)
+${RUN_STATE_HELP}
+  --version 2|3        write version 2 (libvirt) or 3 (savekit's block sequence)
+  --slack BYTES        NUL bytes after the blocks (default 65536, as libvirt)
+  --force              skip the ABI check of --xml
+${QUIET_HELP}
+  --json               print {from, to, bytesIn, bytesOut, payloadIn, payloadOut, pages,
+                       dataPages, seconds, sealed} (OUT must be a file)
+  --allow-partial      read an IN whose magic is LibvirtQemudPart
+  --max-data-len BYTES refuse an input data region larger than this (default 67108864)
+  -h, --help           show this help
+
+Exit status: 0 success, 1 image or I/O error, 2 usage error.`,
+  options: {
+    ...COMMON_OPTIONS,
+    ...RUN_STATE_OPTIONS,
+    format: { type: 'string' },
+    level: { type: 'string' },
+    threads: { type: 'string' },
+    seal: { type: 'boolean' },
+    'in-place': { type: 'boolean' },
+    xml: { type: 'string' },
+    version: { type: 'string' },
+    'drop-extensions': { type: 'boolean' },
+    slack: { type: 'string' },
+    force: { type: 'boolean' },
+    ...QUIET_OPTION,
+  },
+  positionals: { min: 0, max: 2 },
+};
+
+export const command: Command = {
+  spec,
+  async run({ values, positionals }, io) {
+    const format = values.format;
+    if (typeof format !== 'string') throw usageError(spec, '--format is required');
+    if (!(FORMATS as readonly string[]).includes(format)) throw usageError(spec, `--format takes ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
+    const level = smallInteger(values, 'level');
+    const threads = smallInteger(values, 'threads');
+    const wrong = checkCompressOptions(format, { ...(level === undefined ? {} : { level }), ...(threads === undefined ? {} : { threads }) });
+    if (wrong) throw usageError(spec, wrong);
+    const inPlace = values['in-place'] === true;
+    const [inArg = '-', outArg = inPlace ? undefined : '-'] = positionals;
+    if (inPlace && (inArg === '-' || positionals.length > 1)) throw usageError(spec, '--in-place takes one IN file and no OUT');
+    if (format === 'sparse' && outArg === '-') throw new SaveImageError('ERR_NOT_SEEKABLE', 'a sparse image must be written to a file: QEMU reads its pages at file offsets (give OUT as a file, not stdout)');
+    if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the image)');
+    const wasRunning = wasRunningOption(spec, values);
+    const version = values.version === undefined ? undefined : Number(values.version);
+    if (version !== undefined && version !== 2 && version !== 3) throw usageError(spec, `--version takes 2 or 3, not ${JSON.stringify(values.version)}`);
+    const slack = integerOption(spec, values, 'slack');
+    const xml = typeof values.xml === 'string' ? await readFile(values.xml).catch((error: unknown) => Promise.reject(ioError('read', String(values.xml), error))) : undefined;
+
+    const input = await openInput(io, inArg);
+    const target = inPlace ? temporaryBeside(inArg) : outArg!;
+    let output: OpenedFd | null = null;
+    const started = process.hrtime.bigint();
+    let done = false;
+    try {
+      const result = await withProgress(io, values, (hooks) =>
+        convertImage({
+          source: new FdSource(input.fd, { growPipe: growPipes(io) }),
+          format: format as FormatName,
+          openOutput: () => (output = openOutput(io, target, input)).fd,
+          readOptions: readOptionsOf(spec, values),
+          plan: (image) =>
+            planRewrite(image, {
+              ...(xml ? { xml } : {}),
+              ...(wasRunning === undefined ? {} : { wasRunning }),
+              ...(version === undefined ? {} : { version }),
+              ...(slack === undefined ? {} : { slack }),
+              dropExtensions: values['drop-extensions'] === true,
+              force: values.force === true,
+            }),
+          seal: values.seal === true,
+          ...(level === undefined ? {} : { level }),
+          ...(threads === undefined ? {} : { threads }),
+          ...hooks,
+        }),
+      );
+      (output as OpenedFd | null)?.close();
+      output = null;
+      if (inPlace) replace(target, inArg);
+      done = true;
+      if (values.json) {
+        await printJson(io, {
+          from: result.from,
+          to: result.to,
+          bytesIn: result.bytesIn,
+          bytesOut: result.bytesOut,
+          payloadIn: result.payloadIn,
+          payloadOut: result.payloadOut,
+          pages: result.pages,
+          dataPages: result.dataPages,
+          seconds: Number(process.hrtime.bigint() - started) / 1e9,
+          sealed: result.seal !== null,
+        });
+      }
+      return 0;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+      throw explainOutput(error, output as OpenedFd | null, inPlace, inArg);
+    } finally {
+      (output as OpenedFd | null)?.close();
+      input.close();
+      if (inPlace && !done) rmSync(target, { force: true });
+    }
+  },
+};
+
+function smallInteger(values: Record<string, unknown>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw)) throw usageError(spec, `--${name} takes a whole number, not ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** The temporary an in-place conversion writes: same folder (so the rename is atomic), hidden. */
+function temporaryBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.savekit-convert-${process.pid}`);
+}
+
+/** Renames the finished, synced temporary over the image (keeping its mode), then syncs the folder. */
+function replace(temporary: string, image: string): void {
+  try {
+    chmodSync(temporary, statSync(image).mode & 0o7777);
+    renameSync(temporary, image);
+    const folder = openSync(dirname(image), 'r');
+    try {
+      fsyncSync(folder);
+    } finally {
+      closeSync(folder);
+    }
+  } catch (error) {
+    throw ioError('replace', image, error, { writing: true });
+  }
+}
+
+/** Names the output a failure happened on; says what is left behind, if anything. */
+function explainOutput(error: unknown, output: OpenedFd | null, inPlace: boolean, image: string): unknown {
+  const known = SaveImageError.is(error) ? error : ioError('write to', output?.label ?? 'the output', error);
+  if (inPlace) return new SaveImageError(known.code, `${known.message}\n${image} is unchanged (the temporary copy was removed)`, { ...(known.offset === undefined ? {} : { offset: known.offset }), cause: error });
+  if (output === null || !output.isFile) return known;
+  return new SaveImageError(known.code, `${known.message}\n${output.label} is left incomplete, under the LibvirtQemudPart magic: libvirt will not restore it`, {
+    ...(known.offset === undefined ? {} : { offset: known.offset }),
+    cause: error,
+  });
+}

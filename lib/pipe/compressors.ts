@@ -1,0 +1,140 @@
+// Where a converted payload goes: straight to the output descriptor (raw), through node:zlib
+// (gzip, on the thread pool), or through the program libvirt itself runs on save (`<name> -c`,
+// writing to the output descriptor itself). The compressor works beside the copy, never behind
+// it: the copy only waits when the compressor's input pipe is full.
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
+import { SaveImageError } from '../errors.js';
+import { writeAll } from './fd-io.js';
+
+/** A payload being written: chunks in order, then end(). */
+export interface PayloadSink {
+  /** Takes `chunk` (the caller may reuse its memory once the promise, if any, settles). */
+  write(chunk: Buffer): void | Promise<void>;
+  end(): Promise<void>;
+  /** Stops early (the conversion failed): kills a child, drops buffered bytes. */
+  abort(): void;
+}
+
+export const SEQUENTIAL_FORMATS = ['raw', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd'] as const;
+
+const PROGRAMS: Record<string, { program: string; debianPackage: string; defaultArgs: string[]; levels: [number, number]; threads: boolean }> = {
+  bzip2: { program: 'bzip2', debianPackage: 'bzip2', defaultArgs: [], levels: [1, 9], threads: false },
+  // libvirt runs `xz -c -3` (its re-encodes equal libvirt's bytes only at -3: CONVERT.md 2.4).
+  xz: { program: 'xz', debianPackage: 'xz-utils', defaultArgs: ['-3'], levels: [0, 9], threads: true },
+  lzop: { program: 'lzop', debianPackage: 'lzop', defaultArgs: [], levels: [1, 9], threads: false },
+  // Levels past 19 need --ultra and bigger windows; a window over zstd -dc's default 128 MiB
+  // makes `virsh restore` hang (CONVERT.md): savekit never writes one.
+  zstd: { program: 'zstd', debianPackage: 'zstd', defaultArgs: [], levels: [1, 19], threads: true },
+};
+
+export interface CompressOptions {
+  level?: number;
+  threads?: number;
+}
+
+/** Refuses a level or thread count the format's program cannot take (before anything is written). */
+export function checkCompressOptions(format: string, options: CompressOptions): string | null {
+  if (format === 'gzip') {
+    if (options.level !== undefined && (options.level < 1 || options.level > 9)) return `gzip levels are 1 to 9, not ${options.level}`;
+    if (options.threads !== undefined) return 'gzip has no threads (--threads applies to xz and zstd)';
+    return null;
+  }
+  const spec = PROGRAMS[format];
+  if (!spec) return options.level !== undefined || options.threads !== undefined ? `--level and --threads apply to compressed formats, not ${format}` : null;
+  if (options.level !== undefined && (options.level < spec.levels[0] || options.level > spec.levels[1])) return `${format} levels are ${spec.levels[0]} to ${spec.levels[1]}, not ${options.level}`;
+  if (options.threads !== undefined && !spec.threads) return `${spec.program} has no threads (--threads applies to xz and zstd)`;
+  return null;
+}
+
+/** The command line that compresses to stdout for `format`. */
+export function compressCommand(format: string, options: CompressOptions): { program: string; args: string[] } {
+  const spec = PROGRAMS[format]!;
+  const args = ['-c', ...(options.level === undefined ? spec.defaultArgs : [`-${options.level}`])];
+  if (options.threads !== undefined) args.push(`-T${options.threads}`);
+  return { program: spec.program, args };
+}
+
+/** A sink writing `format` to `fd` from its current offset on. */
+export async function createPayloadSink(format: string, fd: number, options: CompressOptions = {}): Promise<PayloadSink> {
+  if (format === 'raw') {
+    return { write: (chunk) => writeAll(fd, chunk, null), end: async () => undefined, abort: () => undefined };
+  }
+  if (format === 'gzip') return gzipSink(fd, options.level);
+  return programSink(format, fd, options);
+}
+
+function gzipSink(fd: number, level: number | undefined): PayloadSink {
+  const gzip = createGzip(level === undefined ? {} : { level });
+  let failure: unknown = null;
+  gzip.on('data', (chunk: Buffer) => {
+    try {
+      writeAll(fd, chunk, null);
+    } catch (error) {
+      failure ??= error;
+      gzip.destroy();
+    }
+  });
+  gzip.on('error', (error) => (failure ??= error));
+  const finished = once(gzip, 'end').catch(() => undefined);
+  return {
+    async write(chunk) {
+      if (failure) throw failure;
+      if (!gzip.write(Buffer.from(chunk))) await Promise.race([once(gzip, 'drain'), once(gzip, 'close')]);
+      if (failure) throw failure;
+    },
+    async end() {
+      gzip.end();
+      await finished;
+      if (failure) throw failure;
+    },
+    abort: () => gzip.destroy(),
+  };
+}
+
+async function programSink(format: string, fd: number, options: CompressOptions): Promise<PayloadSink> {
+  const { program, args } = compressCommand(format, options);
+  const { debianPackage } = PROGRAMS[format]!;
+  const child = spawn(program, args, { stdio: ['pipe', fd, 'pipe'] }) as ChildProcessByStdio<Writable, null, Readable>;
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'ENOENT'
+          ? new SaveImageError('ERR_MISSING_PROGRAM', `writing a ${format} payload needs the ${program} program (Debian package ${debianPackage}: apt-get install ${debianPackage})`)
+          : error,
+      ),
+    );
+  });
+  const errors: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  let inputError: unknown = null;
+  child.stdin.on('error', (error) => (inputError ??= error)); // the program died; its status says why
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const failed = async () => {
+    const status = await exited;
+    const said = Buffer.concat(errors).toString().trim();
+    const errno = /No space left on device/i.test(said) ? ' (ENOSPC)' : '';
+    return new SaveImageError('ERR_IO', `${program} ${args.join(' ')} exited with status ${status}${errno}: ${said || 'no message'}`);
+  };
+  return {
+    async write(chunk) {
+      if (inputError) throw await failed();
+      if (!child.stdin.write(Buffer.from(chunk))) {
+        await Promise.race([once(child.stdin, 'drain'), exited]);
+        if (inputError || child.exitCode !== null) throw await failed();
+      }
+    },
+    async end() {
+      child.stdin.end();
+      const status = await exited;
+      if (status !== 0) throw await failed();
+    },
+    abort: () => {
+      child.stdin.destroy();
+      child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,393 @@
+// Converts an image's payload between the formats libvirt reads (CONVERT.md): the prologue is
+// carried as `rewrite` carries it, with the format code set; between sequential formats the
+// decompressed QEMU stream goes through byte for byte into the new compressor; to and from
+// sparse (mapped-ram) the RAM section is re-encoded with the codec's stream writer. The output
+// keeps the LibvirtQemudPart magic until its last byte is written and synced.
+import { fstatSync, ftruncateSync } from 'node:fs';
+import { FORMATS, type FormatName, HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
+import { decodeHeader, type DecodeHeaderOptions, encodeHeaderInto, formatName } from '../codec/header.js';
+import { decodePrologue, type SaveImagePrologue } from '../codec/prologue.js';
+import {
+  convertDescription,
+  encodePageRecordInto,
+  encodeRamPartHeader,
+  encodeSequentialRamEnd,
+  encodeMappedRamEnd,
+  encodeSequentialRamStart,
+  encodeStreamHead,
+  encodeStreamTail,
+  layoutMappedRam,
+  MAPPED_RAM_CAPABILITY,
+  type MappedRamLayout,
+  type StreamModel,
+} from '../codec/qemu/stream-writer.js';
+import type { RamBlockSummary, WalkSummary } from '../codec/qemu/walker.js';
+import { type PayloadSeal, withoutSeal, withSeal } from '../codec/seal.js';
+import { SaveImageError } from '../errors.js';
+import { createXxh64 } from '../hash.js';
+import { createPayloadSink, type CompressOptions, type PayloadSink } from './compressors.js';
+import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
+import type { FdSource } from './fd-source.js';
+import { assertSealHolds } from './rewrite.js';
+import { walkImage } from './walk-image.js';
+
+export interface ConvertParams extends CompressOptions {
+  source: FdSource;
+  /** The payload format to write. */
+  format: FormatName;
+  openOutput: () => number;
+  readOptions?: DecodeHeaderOptions;
+  /** The new prologue for the image read (its format code is then set to `format`). */
+  plan: (image: SaveImagePrologue) => Buffer;
+  /** Seal the output (a regular file). */
+  seal?: boolean;
+  onStart?: (payloadLength: number | null) => void;
+  onProgress?: (bytes: number) => void;
+}
+
+export interface ConvertResult {
+  before: SaveImagePrologue;
+  after: SaveImagePrologue;
+  from: FormatName;
+  to: FormatName;
+  /** Stored payload bytes read, and written (null to a pipe). */
+  payloadIn: number;
+  payloadOut: number | null;
+  bytesIn: number;
+  bytesOut: number | null;
+  /** RAM pages of the stream, and how many hold data. */
+  pages: number;
+  dataPages: number;
+  seal: PayloadSeal | null;
+}
+
+const PAGE_RUN_BYTES = 1024 * 1024;
+
+export async function convertImage(params: ConvertParams): Promise<ConvertResult> {
+  const { source, format: to } = params;
+  const before = source.readPrologue(params.readOptions ?? {});
+  const from = formatName(before.header.format);
+  if (from === null) throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${before.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
+  if (from === 'sparse' && !source.seekable) {
+    throw new SaveImageError('ERR_NOT_SEEKABLE', 'converting a sparse image needs it as a file: its pages lie at file offsets that a pipe cannot reach in order (copy it to a file first)');
+  }
+  const prologue = withFormat(params.plan(before), to);
+  const outFd = params.openOutput();
+  const toFile = isRegularFile(outFd);
+  if (to === 'sparse' && !toFile) throw new SaveImageError('ERR_NOT_SEEKABLE', 'a sparse image must be written to a file: QEMU reads its pages at file offsets (give OUT as a file, not a pipe)');
+  if (params.seal && !toFile) throw new SaveImageError('ERR_NOT_SEEKABLE', 'convert --seal needs OUT to be a file: the seal goes in the header, written after the payload');
+
+  const inputHasher = before.seal ? await createXxh64() : null;
+  const expected = source.size === null ? (before.seal?.payloadLength ?? null) : source.size - before.payloadOffset;
+  params.onStart?.(expected);
+  let storedIn = 0;
+  const onPrologue = () => (chunk: Buffer) => {
+    inputHasher?.update(chunk);
+    storedIn += chunk.length;
+    params.onProgress?.(storedIn);
+  };
+  writeAll(outFd, toFile ? withPartMagic(prologue) : prologue, null); // the payload follows from this offset on
+  const streamOffset = prologue.length;
+
+  const run: Run = { ...params, before };
+  let summary: WalkSummary;
+  if (from !== 'sparse' && to !== 'sparse') {
+    summary = await carrySequential(run, outFd, onPrologue);
+  } else if (to === 'sparse') {
+    summary = from === 'sparse' ? await sparseToSparse(run, outFd, streamOffset, onPrologue) : await sequentialToSparse(run, outFd, streamOffset, onPrologue);
+  } else {
+    summary = await sparseToSequential(run, outFd, onPrologue);
+  }
+  if (before.seal) assertSealHolds(before.seal, before.payloadOffset, storedIn, inputHasher!.digestHex());
+
+  const header = decodeHeader(prologue, { maxDataLen: Number.MAX_SAFE_INTEGER });
+  let seal: PayloadSeal | null = null;
+  let payloadOut: number | null = null;
+  if (toFile) {
+    payloadOut = fstatSync(outFd).size - streamOffset;
+    realOutput.sync(outFd);
+    if (params.seal) seal = { payloadLength: payloadOut, digest: await hashFileRange(outFd, streamOffset, payloadOut) };
+  }
+  const finalPrologue = Buffer.from(prologue);
+  encodeHeaderInto(seal ? withSeal(header, seal) : withoutSeal(header), finalPrologue, 0);
+  if (toFile) {
+    writeAll(outFd, finalPrologue.subarray(0, HEADER_BYTES), 0);
+    realOutput.sync(outFd);
+  }
+  const pages = summary.ramBlocks.reduce((sum, block) => sum + block.pages, 0);
+  const dataPages = summary.ramBlocks.reduce((sum, block) => sum + block.dataPages, 0);
+  return {
+    before,
+    after: decodePrologue(finalPrologue, { maxDataLen: Number.MAX_SAFE_INTEGER }),
+    from,
+    to,
+    payloadIn: storedIn,
+    payloadOut,
+    bytesIn: before.payloadOffset + storedIn,
+    bytesOut: payloadOut === null ? null : streamOffset + payloadOut,
+    pages,
+    dataPages,
+    seal,
+  };
+}
+
+/** The prologue with the format code set (in the header's own byte order). */
+function withFormat(prologue: Buffer, to: FormatName): Buffer {
+  const out = Buffer.from(prologue);
+  const header = decodeHeader(out, { maxDataLen: Number.MAX_SAFE_INTEGER });
+  encodeHeaderInto({ ...header, format: FORMATS.indexOf(to) }, out, 0);
+  return out;
+}
+
+function withPartMagic(prologue: Buffer): Buffer {
+  const copy = Buffer.from(prologue);
+  copy.write(MAGIC_PART, 0, MAGIC_BYTES, 'latin1');
+  return copy;
+}
+
+type StoredHook = () => (chunk: Buffer) => void;
+
+/** Sequential to sequential: the decompressed stream, walked to its end, into the new compressor. */
+async function carrySequential(params: Run, outFd: number, onPrologue: StoredHook): Promise<WalkSummary> {
+  const sink = await createPayloadSink(params.format, outFd, params);
+  try {
+    const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onStreamChunk: (chunk) => sink.write(chunk) });
+    assertWalkable(walk.summary);
+    await sink.end();
+    return walk.summary;
+  } catch (error) {
+    sink.abort();
+    throw error;
+  }
+}
+
+/** The walk continues after the prologue convertImage read. */
+function readOptions(params: Run): { prologue: SaveImagePrologue } {
+  return { prologue: params.before };
+}
+
+/** The parameters and the prologue already read. */
+type Run = ConvertParams & { before: SaveImagePrologue };
+
+/** A stream that did not walk to its EOF byte cannot be re-encoded, nor carried. */
+function assertWalkable(summary: WalkSummary): void {
+  if (summary.opaqueFrom !== null) {
+    throw new SaveImageError('ERR_BAD_STREAM', `the QEMU stream cannot be walked past offset ${summary.opaqueFrom} (no description sizes its device sections and no footers delimit them): it cannot be converted`, {
+      offset: summary.opaqueFrom,
+    });
+  }
+}
+
+/** What is carried over from a walked stream, less its pages. */
+function modelOf(summary: WalkSummary, devices: StreamModel['devices']): StreamModel {
+  assertWalkable(summary);
+  const ram = summary.sections.find((section) => section.name === 'ram');
+  if (!ram) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no ram section: nothing to convert');
+  const unknown = summary.commands.filter((command) => command !== 'SWITCHOVER_START');
+  if (unknown.length > 0) throw new SaveImageError('ERR_BAD_STREAM', `the QEMU stream carries ${unknown.join(', ')}: a virsh save stream never does, and savekit converts only what it can re-encode`);
+  if (summary.capabilities.includes('x-ignore-shared')) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream uses x-ignore-shared: its RAM is not in the image and cannot be converted');
+  return {
+    machine: summary.machine,
+    configuration: summary.configuration,
+    capabilities: summary.capabilities,
+    ram: { id: ram.id, instance: ram.instance, version: ram.version },
+    blocks: summary.ramBlocks.map(({ name, length }) => ({ name, length })),
+    pageSize: summary.ramBlocks[0]?.pageSize ?? 4096,
+    footers: summary.footers,
+    switchoverStart: summary.commands.includes('SWITCHOVER_START'),
+    devices,
+    description: summary.vmdescription?.text ?? null,
+  };
+}
+
+function deviceCollector(): { devices: StreamModel['devices']; onDeviceSection: (section: { id: number; name: string; instance: number; version: number }, bytes: Buffer) => void } {
+  const devices: StreamModel['devices'] = [];
+  return { devices, onDeviceSection: ({ id, name, instance, version }, bytes) => devices.push({ id, name, instance, version, bytes }) };
+}
+
+/** Sparse to sequential: the model from a walk of the file, then every page from its bitmap. */
+async function sparseToSequential(params: Run, outFd: number, onPrologue: StoredHook): Promise<WalkSummary> {
+  const collector = deviceCollector();
+  const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onDeviceSection: collector.onDeviceSection });
+  const model = modelOf(walk.summary, collector.devices);
+  const capabilities = model.capabilities.filter((cap) => cap !== MAPPED_RAM_CAPABILITY);
+  const sink = await createPayloadSink(params.format, outFd, params);
+  try {
+    await sink.write(Buffer.concat([encodeStreamHead(model, capabilities), encodeSequentialRamStart(model), encodeRamPartHeader(model)]));
+    await writeSequentialPages(params.source.fd, walk.summary.ramBlocks, sink);
+    await sink.write(Buffer.concat([encodeSequentialRamEnd(model), encodeStreamTail(model, convertDescription(model.description, capabilities))]));
+    await sink.end();
+  } catch (error) {
+    sink.abort();
+    throw error;
+  }
+  return walk.summary;
+}
+
+const ZERO_PAGE = Buffer.alloc(65536);
+
+function isZero(page: Buffer): boolean {
+  return page.equals(ZERO_PAGE.subarray(0, page.length));
+}
+
+/** Every page of every block, ascending: PAGE records for stored non-zero pages, ZERO for the rest. */
+async function writeSequentialPages(fd: number, blocks: RamBlockSummary[], sink: PayloadSink): Promise<void> {
+  const out = Buffer.allocUnsafe(PAGE_RUN_BYTES + 65536 * 2);
+  const run = Buffer.allocUnsafe(PAGE_RUN_BYTES);
+  let used = 0;
+  let named = false;
+  for (const block of blocks) {
+    const { mappedRam } = block;
+    if (!mappedRam) throw new SaveImageError('ERR_BAD_STREAM', `RAM block ${block.name} has no mapped-ram header`);
+    const pageSize = mappedRam.pageSize;
+    const bitmap = readAt(fd, mappedRam.bitmapOffset, Math.ceil(block.pages / 64) * 8);
+    const runPages = Math.max(1, Math.floor(PAGE_RUN_BYTES / pageSize));
+    let firstRecord = true;
+    for (let page = 0; page < block.pages; ) {
+      // Read the stored pages of the next run in one positioned read.
+      const count = Math.min(runPages, block.pages - page);
+      const anyStored = hasBits(bitmap, page, count);
+      if (anyStored) readFully(fd, run, 0, count * pageSize, mappedRam.pagesOffset + page * pageSize);
+      for (let i = 0; i < count; i++, page++) {
+        const stored = anyStored && (bitmap[page >> 3]! & (1 << (page & 7))) !== 0;
+        const body = stored ? run.subarray(i * pageSize, (i + 1) * pageSize) : null;
+        if (used + 65536 + pageSize > out.length) {
+          await sink.write(out.subarray(0, used));
+          used = 0;
+        }
+        const name = firstRecord || !named ? block.name : null;
+        used += encodePageRecordInto(out, used, name, page * pageSize, body !== null && !isZero(body) ? body : null);
+        firstRecord = false;
+        named = true;
+      }
+    }
+  }
+  if (used > 0) await sink.write(out.subarray(0, used));
+}
+
+function hasBits(bitmap: Buffer, first: number, count: number): boolean {
+  for (let i = first; i < first + count; i++) if (bitmap[i >> 3]! & (1 << (i & 7))) return true;
+  return false;
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  if (readFully(fd, buffer, 0, length, position) < length) throw new SaveImageError('ERR_TRUNCATED', `the image ends before offset ${position + length}, inside a mapped-ram bitmap`, { offset: position });
+  return buffer;
+}
+
+/** A mapped-ram file being written: preambles, pages in place (zero pages left as holes), bitmaps, tail. */
+class MappedRamWriter {
+  readonly #fd: number;
+  readonly #layout: MappedRamLayout;
+  readonly #byName: Map<string, { index: number; bitmap: Buffer }>;
+  readonly #run = Buffer.allocUnsafe(PAGE_RUN_BYTES);
+  #runStart = -1;
+  #runLength = 0;
+
+  constructor(fd: number, layout: MappedRamLayout, streamOffset: number) {
+    this.#fd = fd;
+    this.#layout = layout;
+    this.#byName = new Map(layout.blocks.map((block, index) => [block.name, { index, bitmap: Buffer.alloc(block.bitmapBytes) }]));
+    writeAll(fd, layout.head, streamOffset);
+    for (const block of layout.blocks) writeAll(fd, block.preamble, block.preambleOffset);
+  }
+
+  /** A page's bytes, or null for a zero page (a hole; a page written before is zeroed). */
+  page(blockName: string, address: number, data: Buffer | null): void {
+    const entry = this.#byName.get(blockName);
+    if (!entry) throw new SaveImageError('ERR_BAD_STREAM', `a page of block ${blockName}, which the MEM_SIZE list does not hold`);
+    const block = this.#layout.blocks[entry.index]!;
+    const pageSize = data?.length ?? 4096;
+    const index = Math.floor(address / pageSize);
+    const bit = 1 << (index & 7);
+    const at = block.pagesOffset + address;
+    if (data === null) {
+      if (entry.bitmap[index >> 3]! & bit) {
+        this.flush(); // a page stored before, now zero: the last record wins
+        writeAll(this.#fd, ZERO_PAGE.subarray(0, pageSize), at);
+        entry.bitmap[index >> 3]! &= ~bit;
+      }
+      return;
+    }
+    entry.bitmap[index >> 3]! |= bit;
+    if (this.#runStart + this.#runLength !== at || this.#runLength + data.length > this.#run.length) this.flush();
+    if (this.#runLength === 0) this.#runStart = at;
+    data.copy(this.#run, this.#runLength);
+    this.#runLength += data.length;
+  }
+
+  flush(): void {
+    if (this.#runLength > 0) writeAll(this.#fd, this.#run.subarray(0, this.#runLength), this.#runStart);
+    this.#runLength = 0;
+    this.#runStart = -1;
+  }
+
+  /** Bitmaps, the RAM section's end, the device tail; the file ends with the description. */
+  finish(model: StreamModel, tail: Buffer): void {
+    this.flush();
+    for (const { index, bitmap } of this.#byName.values()) writeAll(this.#fd, bitmap, this.#layout.blocks[index]!.bitmapOffset);
+    const end = Buffer.concat([encodeMappedRamEnd(model), tail]);
+    writeAll(this.#fd, end, this.#layout.tailOffset);
+    ftruncateSync(this.#fd, this.#layout.tailOffset + end.length);
+  }
+}
+
+/** Sequential to sparse, in one pass (the input may be a pipe): pages go to their offsets as they come. */
+async function sequentialToSparse(params: Run, outFd: number, streamOffset: number, onPrologue: StoredHook): Promise<WalkSummary> {
+  const collector = deviceCollector();
+  let writer: MappedRamWriter | null = null;
+  const walk = await walkImage(params.source, {
+    ...readOptions(params),
+    onPrologue,
+    onDeviceSection: collector.onDeviceSection,
+    onMemSize(summary) {
+      const model = modelOf({ ...summary, opaqueFrom: null }, []);
+      writer = new MappedRamWriter(outFd, layoutMappedRam(model, streamOffset), streamOffset);
+    },
+    onPage(block, address, data, fill) {
+      if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'a RAM page before the RAM block list');
+      writer.page(block.name, address, data !== null ? (isZero(data) ? null : data) : fill === 0 ? null : Buffer.alloc(block.pageSize, fill));
+    },
+  });
+  const model = modelOf(walk.summary, collector.devices);
+  if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
+  const capabilities = [...model.capabilities, MAPPED_RAM_CAPABILITY];
+  (writer as MappedRamWriter).finish(model, encodeStreamTail(model, convertDescription(model.description, capabilities)));
+  return walk.summary;
+}
+
+/** Sparse to sparse (a new prologue moves every absolute offset): the model, then the pages copied. */
+async function sparseToSparse(params: Run, outFd: number, streamOffset: number, onPrologue: StoredHook): Promise<WalkSummary> {
+  const collector = deviceCollector();
+  const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onDeviceSection: collector.onDeviceSection });
+  const model = modelOf(walk.summary, collector.devices);
+  const writer = new MappedRamWriter(outFd, layoutMappedRam(model, streamOffset), streamOffset);
+  const fd = params.source.fd;
+  const page = Buffer.allocUnsafe(65536);
+  for (const block of walk.summary.ramBlocks) {
+    const mapped = block.mappedRam!;
+    const bitmap = readAt(fd, mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
+    for (let i = 0; i < block.pages; i++) {
+      if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
+      const view = page.subarray(0, mapped.pageSize);
+      readFully(fd, view, 0, mapped.pageSize, mapped.pagesOffset + i * mapped.pageSize);
+      writer.page(block.name, i * mapped.pageSize, isZero(view) ? null : view);
+    }
+  }
+  writer.finish(model, encodeStreamTail(model, convertDescription(model.description, model.capabilities)));
+  return walk.summary;
+}
+
+/** XXH64 of `length` bytes of a file from `offset` (the output, to seal it). */
+async function hashFileRange(fd: number, offset: number, length: number): Promise<string> {
+  const hasher = await createXxh64();
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  for (let done = 0; done < length; ) {
+    const n = readFully(fd, buffer, 0, Math.min(buffer.length, length - done), offset + done);
+    if (n === 0) break;
+    hasher.update(buffer.subarray(0, n));
+    done += n;
+  }
+  return hasher.digestHex();
+}
