@@ -43,7 +43,7 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
   }
   closeSync(fd);
   try {
-    fd = openSync(argument, 'w');
+    fd = openSync(argument, 'w+'); // readable too: convert --seal hashes what it wrote
   } catch (error) {
     throw ioError('create', argument, error, { writing: true });
   }

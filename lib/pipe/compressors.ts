@@ -74,7 +74,7 @@ function gzipSink(fd: number, level: number | undefined): PayloadSink {
       writeAll(fd, chunk, null);
     } catch (error) {
       failure ??= error;
-      gzip.destroy();
+      gzip.destroy(error as Error); // a waiting write() then rejects instead of waiting for 'drain'
     }
   });
   gzip.on('error', (error) => (failure ??= error));
@@ -82,7 +82,7 @@ function gzipSink(fd: number, level: number | undefined): PayloadSink {
   return {
     async write(chunk) {
       if (failure) throw failure;
-      if (!gzip.write(Buffer.from(chunk))) await Promise.race([once(gzip, 'drain'), once(gzip, 'close')]);
+      if (!gzip.write(Buffer.from(chunk))) await once(gzip, 'drain'); // rejects on 'error'
       if (failure) throw failure;
     },
     async end() {

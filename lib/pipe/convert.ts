@@ -29,7 +29,7 @@ import { createPayloadSink, type CompressOptions, type PayloadSink } from './com
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { assertSealHolds } from './rewrite.js';
-import { walkImage } from './walk-image.js';
+import { type ImageWalk, walkImage } from './walk-image.js';
 
 export interface ConvertParams extends CompressOptions {
   source: FdSource;
@@ -81,23 +81,29 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
   const expected = source.size === null ? (before.seal?.payloadLength ?? null) : source.size - before.payloadOffset;
   params.onStart?.(expected);
   let storedIn = 0;
-  const onPrologue = () => (chunk: Buffer) => {
-    inputHasher?.update(chunk);
-    storedIn += chunk.length;
-    params.onProgress?.(storedIn);
-  };
+  // A sparse input is walked with seeks over its holes, unless a seal asks for every byte.
+  const onPrologue = () =>
+    from === 'sparse' && inputHasher === null
+      ? null
+      : (chunk: Buffer) => {
+          inputHasher?.update(chunk);
+          storedIn += chunk.length;
+          params.onProgress?.(storedIn);
+        };
   writeAll(outFd, toFile ? withPartMagic(prologue) : prologue, null); // the payload follows from this offset on
   const streamOffset = prologue.length;
 
   const run: Run = { ...params, before };
-  let summary: WalkSummary;
+  let walk: ImageWalk;
   if (from !== 'sparse' && to !== 'sparse') {
-    summary = await carrySequential(run, outFd, onPrologue);
+    walk = await carrySequential(run, outFd, onPrologue);
   } else if (to === 'sparse') {
-    summary = from === 'sparse' ? await sparseToSparse(run, outFd, streamOffset, onPrologue) : await sequentialToSparse(run, outFd, streamOffset, onPrologue);
+    walk = from === 'sparse' ? await sparseToSparse(run, outFd, streamOffset, onPrologue) : await sequentialToSparse(run, outFd, streamOffset, onPrologue);
   } else {
-    summary = await sparseToSequential(run, outFd, onPrologue);
+    walk = await sparseToSequential(run, outFd, onPrologue);
   }
+  const summary = walk.summary;
+  storedIn = walk.payloadLength;
   if (before.seal) assertSealHolds(before.seal, before.payloadOffset, storedIn, inputHasher!.digestHex());
 
   const header = decodeHeader(prologue, { maxDataLen: Number.MAX_SAFE_INTEGER });
@@ -145,16 +151,18 @@ function withPartMagic(prologue: Buffer): Buffer {
   return copy;
 }
 
-type StoredHook = () => (chunk: Buffer) => void;
+type StoredHook = () => ((chunk: Buffer) => void) | null;
 
 /** Sequential to sequential: the decompressed stream, walked to its end, into the new compressor. */
-async function carrySequential(params: Run, outFd: number, onPrologue: StoredHook): Promise<WalkSummary> {
+async function carrySequential(params: Run, outFd: number, onPrologue: StoredHook): Promise<ImageWalk> {
   const sink = await createPayloadSink(params.format, outFd, params);
   try {
-    const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onStreamChunk: (chunk) => sink.write(chunk) });
+    // onPage (doing nothing) makes the walker refuse records it cannot rebuild (XBZRLE,
+    // compressed pages): a virsh save never writes them, and a converted image must restore.
+    const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onStreamChunk: (chunk) => sink.write(chunk), onPage: () => undefined });
     assertWalkable(walk.summary);
     await sink.end();
-    return walk.summary;
+    return walk;
   } catch (error) {
     sink.abort();
     throw error;
@@ -206,7 +214,7 @@ function deviceCollector(): { devices: StreamModel['devices']; onDeviceSection: 
 }
 
 /** Sparse to sequential: the model from a walk of the file, then every page from its bitmap. */
-async function sparseToSequential(params: Run, outFd: number, onPrologue: StoredHook): Promise<WalkSummary> {
+async function sparseToSequential(params: Run, outFd: number, onPrologue: StoredHook): Promise<ImageWalk> {
   const collector = deviceCollector();
   const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onDeviceSection: collector.onDeviceSection });
   const model = modelOf(walk.summary, collector.devices);
@@ -221,7 +229,7 @@ async function sparseToSequential(params: Run, outFd: number, onPrologue: Stored
     sink.abort();
     throw error;
   }
-  return walk.summary;
+  return walk;
 }
 
 const ZERO_PAGE = Buffer.alloc(65536);
@@ -334,7 +342,7 @@ class MappedRamWriter {
 }
 
 /** Sequential to sparse, in one pass (the input may be a pipe): pages go to their offsets as they come. */
-async function sequentialToSparse(params: Run, outFd: number, streamOffset: number, onPrologue: StoredHook): Promise<WalkSummary> {
+async function sequentialToSparse(params: Run, outFd: number, streamOffset: number, onPrologue: StoredHook): Promise<ImageWalk> {
   const collector = deviceCollector();
   let writer: MappedRamWriter | null = null;
   const walk = await walkImage(params.source, {
@@ -354,11 +362,11 @@ async function sequentialToSparse(params: Run, outFd: number, streamOffset: numb
   if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
   const capabilities = [...model.capabilities, MAPPED_RAM_CAPABILITY];
   (writer as MappedRamWriter).finish(model, encodeStreamTail(model, convertDescription(model.description, capabilities)));
-  return walk.summary;
+  return walk;
 }
 
 /** Sparse to sparse (a new prologue moves every absolute offset): the model, then the pages copied. */
-async function sparseToSparse(params: Run, outFd: number, streamOffset: number, onPrologue: StoredHook): Promise<WalkSummary> {
+async function sparseToSparse(params: Run, outFd: number, streamOffset: number, onPrologue: StoredHook): Promise<ImageWalk> {
   const collector = deviceCollector();
   const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onDeviceSection: collector.onDeviceSection });
   const model = modelOf(walk.summary, collector.devices);
@@ -376,7 +384,7 @@ async function sparseToSparse(params: Run, outFd: number, streamOffset: number, 
     }
   }
   writer.finish(model, encodeStreamTail(model, convertDescription(model.description, model.capabilities)));
-  return walk.summary;
+  return walk;
 }
 
 /** XXH64 of `length` bytes of a file from `offset` (the output, to seal it). */

@@ -2,6 +2,7 @@
 // region (any byte order and version) and a well-formed QEMU migration stream of a chosen RAM
 // size (QEMU-STREAM.md: QEVM v3, configuration, ram START/PART/END with footers, two device
 // sections, EOF and the VMDESCRIPTION JSON). Multi-GB images are generated, never committed.
+import { randomFillSync } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { MAGIC_SAVE, SAVE_SLACK_BYTES, UNUSED_WORDS } from '../../lib/constants.js';
 import { encodeHeader, type ByteOrder, type SaveImageHeader } from '../../lib/codec/header.js';
@@ -36,6 +37,11 @@ export interface SyntheticImageOptions {
   /** Only every Nth page of pc.ram holds data, the rest are ZERO records (as on an idle guest); 0: off. */
   dataPageEvery?: number;
   unused?: number[];
+  /**
+   * Pages as a saved guest has them: 60% ZERO records, data pages that compress about 2:1
+   * (half random, half zero). Overrides zeroPageEvery and dataPageEvery.
+   */
+  realistic?: boolean;
 }
 
 export const SYNTHETIC_XML = `<domain type='kvm'>
@@ -120,12 +126,14 @@ export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buf
       if (first % PAGES_PER_PART === 0) parts.push(u8(0x02), u32(RAM_SECTION_ID));
       const last = Math.min(first + PAGES_PER_CHUNK, pages);
       for (let page = first; page < last; page++) {
-        const zero = block.name !== 'pc.ram' || (zeroEvery > 0 && page % zeroEvery === zeroEvery - 1) || (dataEvery > 0 && page % dataEvery !== 0);
+        const zero = options.realistic
+          ? block.name !== 'pc.ram' || page % 5 < 3
+          : block.name !== 'pc.ram' || (zeroEvery > 0 && page % zeroEvery === zeroEvery - 1) || (dataEvery > 0 && page % dataEvery !== 0);
         const flags = (zero ? FLAG_ZERO : FLAG_PAGE) | (named === block.name ? FLAG_CONTINUE : 0);
         parts.push(u64(page * PAGE_BYTES + flags));
         if (named !== block.name) parts.push(u8(block.name.length), Buffer.from(block.name));
         named = block.name;
-        parts.push(zero ? u8(0) : pageBody(template, page));
+        parts.push(zero ? u8(0) : options.realistic ? halfPage(page) : pageBody(template, page));
       }
       if (last % PAGES_PER_PART === 0 || last === pages) parts.push(u64(FLAG_EOS), footer(RAM_SECTION_ID));
       yield Buffer.concat(parts);
@@ -195,6 +203,14 @@ function pageTemplate(): Buffer {
 
 function pageBody(template: Buffer, page: number): Buffer {
   const body = Buffer.from(template);
+  body.writeUInt32BE(page, 0);
+  return body;
+}
+
+/** A page that compresses about 2:1: a random half (fresh for every page: no match to find), then zeros. */
+function halfPage(page: number): Buffer {
+  const body = Buffer.alloc(PAGE_BYTES);
+  randomFillSync(body, 0, PAGE_BYTES / 2);
   body.writeUInt32BE(page, 0);
   return body;
 }
