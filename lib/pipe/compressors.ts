@@ -7,7 +7,9 @@ import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { SaveImageError } from '../errors.js';
-import { writeAll } from './fd-io.js';
+import { isRegularFile, writeAll } from './fd-io.js';
+import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** A payload being written: chunks in order, then end(). */
 export interface PayloadSink {
@@ -49,6 +51,13 @@ export function checkCompressOptions(format: string, options: CompressOptions): 
   return null;
 }
 
+/** The program that decompresses `format` (`<program> -dc`, as libvirt restores it). */
+export function decompressCommand(format: string): { program: string; debianPackage: string } {
+  if (format === 'gzip') return { program: 'gzip', debianPackage: 'gzip' };
+  const { program, debianPackage } = PROGRAMS[format]!;
+  return { program, debianPackage };
+}
+
 /** The command line that compresses to stdout for `format`. */
 export function compressCommand(format: string, options: CompressOptions): { program: string; args: string[] } {
   const spec = PROGRAMS[format]!;
@@ -59,11 +68,39 @@ export function compressCommand(format: string, options: CompressOptions): { pro
 
 /** A sink writing `format` to `fd` from its current offset on. */
 export async function createPayloadSink(format: string, fd: number, options: CompressOptions = {}): Promise<PayloadSink> {
-  if (format === 'raw') {
-    return { write: (chunk) => writeAll(fd, chunk, null), end: async () => undefined, abort: () => undefined };
-  }
-  if (format === 'gzip') return gzipSink(fd, options.level);
-  return programSink(format, fd, options);
+  const sink = format === 'raw' ? rawSink(fd) : format === 'gzip' ? gzipSink(fd, options.level) : await programSink(format, fd, options);
+  return isRegularFile(fd) ? withWriteback(sink, fd) : sink;
+}
+
+function rawSink(fd: number): PayloadSink {
+  return { write: (chunk) => writeAll(fd, chunk, null), end: async () => undefined, abort: () => undefined };
+}
+
+/**
+ * To a file, an fdatasync is started every 128 MiB of payload (from here, whoever writes the
+ * file): the disk writes back during the conversion, and the final fsync finds little to do.
+ */
+function withWriteback(sink: PayloadSink, fd: number): PayloadSink {
+  const writeback = new Writeback(fd);
+  let since = 0;
+  return {
+    async write(chunk) {
+      await sink.write(chunk);
+      if ((since += chunk.length) < WRITEBACK_EVERY_BYTES) return;
+      since = 0;
+      await nextTurn(); // lets the previous fdatasync report back
+      writeback.start();
+    },
+    async end() {
+      try {
+        await sink.end();
+      } finally {
+        await writeback.settle();
+      }
+      writeback.rethrow();
+    },
+    abort: () => sink.abort(),
+  };
 }
 
 function gzipSink(fd: number, level: number | undefined): PayloadSink {

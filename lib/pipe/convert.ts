@@ -3,7 +3,11 @@
 // decompressed QEMU stream goes through byte for byte into the new compressor; to and from
 // sparse (mapped-ram) the RAM section is re-encoded with the codec's stream writer. The output
 // keeps the LibvirtQemudPart magic until its last byte is written and synced.
-import { fstatSync, ftruncateSync } from 'node:fs';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { fstatSync, ftruncateSync, readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FORMATS, type FormatName, HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
 import { decodeHeader, type DecodeHeaderOptions, encodeHeaderInto, formatName } from '../codec/header.js';
 import { decodePrologue, type SaveImagePrologue } from '../codec/prologue.js';
@@ -21,13 +25,14 @@ import {
   type MappedRamLayout,
   type StreamModel,
 } from '../codec/qemu/stream-writer.js';
-import type { RamBlockSummary, WalkSummary } from '../codec/qemu/walker.js';
+import { QemuStreamWalker, type RamBlockSummary, type WalkSummary } from '../codec/qemu/walker.js';
 import { type PayloadSeal, withoutSeal, withSeal } from '../codec/seal.js';
 import { SaveImageError } from '../errors.js';
 import { createXxh64 } from '../hash.js';
-import { createPayloadSink, type CompressOptions, type PayloadSink } from './compressors.js';
+import { createPayloadSink, type CompressOptions, decompressCommand, type PayloadSink } from './compressors.js';
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
+import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
 import { assertSealHolds } from './rewrite.js';
 import { type ImageWalk, walkImage } from './walk-image.js';
 
@@ -95,7 +100,9 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
 
   const run: Run = { ...params, before };
   let walk: ImageWalk;
-  if (from !== 'sparse' && to !== 'sparse') {
+  if (from !== 'sparse' && from !== 'raw' && to === 'raw' && toFile) {
+    walk = await decompressToFile(run, from, outFd, streamOffset);
+  } else if (from !== 'sparse' && to !== 'sparse') {
     walk = await carrySequential(run, outFd, onPrologue);
   } else if (to === 'sparse') {
     walk = from === 'sparse' ? await sparseToSparse(run, outFd, streamOffset, onPrologue) : await sequentialToSparse(run, outFd, streamOffset, onPrologue);
@@ -104,7 +111,11 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
   }
   const summary = walk.summary;
   storedIn = walk.payloadLength;
-  if (before.seal) assertSealHolds(before.seal, before.payloadOffset, storedIn, inputHasher!.digestHex());
+  if (before.seal) {
+    // decompressToFile hands the input to the decompressor: its bytes are hashed here instead.
+    const digest = from !== 'sparse' && from !== 'raw' && to === 'raw' && toFile ? await hashFileRange(source.fd, before.payloadOffset, storedIn) : inputHasher!.digestHex();
+    assertSealHolds(before.seal, before.payloadOffset, storedIn, digest);
+  }
 
   const header = decodeHeader(prologue, { maxDataLen: Number.MAX_SAFE_INTEGER });
   let seal: PayloadSeal | null = null;
@@ -183,6 +194,67 @@ function assertWalkable(summary: WalkSummary): void {
     throw new SaveImageError('ERR_BAD_STREAM', `the QEMU stream cannot be walked past offset ${summary.opaqueFrom} (no description sizes its device sections and no footers delimit them): it cannot be converted`, {
       offset: summary.opaqueFrom,
     });
+  }
+}
+
+/**
+ * Compressed to raw, into a file: the decompressor (the program libvirt runs to restore, `-dc`)
+ * reads the input descriptor and writes the output file itself, the fastest way there is, and
+ * savekit walks the output as it grows, from the page cache, to prove the stream whole.
+ */
+async function decompressToFile(params: Run, from: string, outFd: number, streamOffset: number): Promise<ImageWalk> {
+  const { source, before } = params;
+  // The decompressor reads the input descriptor from its file offset: put it at the payload (a
+  // pipe is there already, as only the prologue was read from it).
+  if (source.seekable) {
+    const skip = Buffer.allocUnsafe(64 * 1024);
+    for (let done = 0; done < before.payloadOffset; ) done += readSync(source.fd, skip, 0, Math.min(skip.length, before.payloadOffset - done), null) || before.payloadOffset;
+  }
+  const { program, debianPackage } = decompressCommand(from);
+  const child = spawn(program, ['-dc'], { stdio: [source.fd, outFd, 'pipe'] }) as ChildProcessByStdio<null, null, Readable>;
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new SaveImageError('ERR_MISSING_PROGRAM', `reading a ${from} payload needs the ${program} program (Debian package ${debianPackage}: apt-get install ${debianPackage})`) : error),
+    );
+  });
+  const errors: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  let status: number | null | undefined;
+  const exited = new Promise<void>((resolve) => child.once('close', (code) => ((status = code), resolve())));
+  const walker = new QemuStreamWalker({ baseOffset: 0, offsetsOf: `the decompressed ${from} stream`, onPage: () => undefined });
+  const buffer = Buffer.allocUnsafe(256 * 1024);
+  const writeback = new Writeback(outFd);
+  let position = streamOffset;
+  let sinceWriteback = 0;
+  try {
+    for (;;) {
+      const n = readSync(outFd, buffer, 0, buffer.length, position);
+      if (n > 0) {
+        walker.feed(buffer.subarray(0, n));
+        position += n;
+        params.onProgress?.(position - streamOffset);
+        if ((sinceWriteback += n) >= WRITEBACK_EVERY_BYTES) {
+          sinceWriteback = 0;
+          await nextTurn();
+          writeback.start();
+        }
+        continue;
+      }
+      if (status !== undefined) break; // exited, and everything it wrote is read
+      await Promise.race([exited, sleep(1)]);
+    }
+    if (status !== 0) throw new SaveImageError('ERR_BAD_STREAM', `the ${from} payload is damaged: ${program} -dc exited with status ${status}: ${Buffer.concat(errors).toString().trim()}`);
+    const summary = walker.end();
+    const stored = source.size === null ? (before.seal?.payloadLength ?? 0) : source.size - before.payloadOffset;
+    return { image: before, summary, payloadLength: stored };
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    throw error;
+  } finally {
+    await writeback.settle();
+    writeback.rethrow();
   }
 }
 
@@ -292,11 +364,15 @@ class MappedRamWriter {
   readonly #run = Buffer.allocUnsafe(PAGE_RUN_BYTES);
   #runStart = -1;
   #runLength = 0;
+  /** Writeback overlapped with the conversion: the final fsync then finds little left to do. */
+  readonly writeback: Writeback;
+  #sinceWriteback = 0;
 
   constructor(fd: number, layout: MappedRamLayout, streamOffset: number) {
     this.#fd = fd;
     this.#layout = layout;
     this.#byName = new Map(layout.blocks.map((block, index) => [block.name, { index, bitmap: Buffer.alloc(block.bitmapBytes) }]));
+    this.writeback = new Writeback(fd);
     writeAll(fd, layout.head, streamOffset);
     for (const block of layout.blocks) writeAll(fd, block.preamble, block.preambleOffset);
   }
@@ -327,13 +403,24 @@ class MappedRamWriter {
 
   flush(): void {
     if (this.#runLength > 0) writeAll(this.#fd, this.#run.subarray(0, this.#runLength), this.#runStart);
+    this.#sinceWriteback += this.#runLength;
     this.#runLength = 0;
     this.#runStart = -1;
   }
 
+  /** Starts an fdatasync every 128 MiB written (the caller lets the event loop turn between). */
+  async overlapWriteback(): Promise<void> {
+    if (this.#sinceWriteback < WRITEBACK_EVERY_BYTES) return;
+    this.#sinceWriteback = 0;
+    await nextTurn(); // lets the previous fdatasync report back
+    this.writeback.start();
+  }
+
   /** Bitmaps, the RAM section's end, the device tail; the file ends with the description. */
-  finish(model: StreamModel, tail: Buffer): void {
+  async finish(model: StreamModel, tail: Buffer): Promise<void> {
     this.flush();
+    await this.writeback.settle();
+    this.writeback.rethrow();
     for (const { index, bitmap } of this.#byName.values()) writeAll(this.#fd, bitmap, this.#layout.blocks[index]!.bitmapOffset);
     const end = Buffer.concat([encodeMappedRamEnd(model), tail]);
     writeAll(this.#fd, end, this.#layout.tailOffset);
@@ -353,6 +440,7 @@ async function sequentialToSparse(params: Run, outFd: number, streamOffset: numb
       const model = modelOf({ ...summary, opaqueFrom: null }, []);
       writer = new MappedRamWriter(outFd, layoutMappedRam(model, streamOffset), streamOffset);
     },
+    onStreamChunk: () => (writer as MappedRamWriter | null)?.overlapWriteback(),
     onPage(block, address, data, fill) {
       if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'a RAM page before the RAM block list');
       writer.page(block.name, address, data !== null ? (isZero(data) ? null : data) : fill === 0 ? null : Buffer.alloc(block.pageSize, fill));
@@ -361,7 +449,7 @@ async function sequentialToSparse(params: Run, outFd: number, streamOffset: numb
   const model = modelOf(walk.summary, collector.devices);
   if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
   const capabilities = [...model.capabilities, MAPPED_RAM_CAPABILITY];
-  (writer as MappedRamWriter).finish(model, encodeStreamTail(model, convertDescription(model.description, capabilities)));
+  await (writer as MappedRamWriter).finish(model, encodeStreamTail(model, convertDescription(model.description, capabilities)));
   return walk;
 }
 
@@ -381,9 +469,10 @@ async function sparseToSparse(params: Run, outFd: number, streamOffset: number, 
       const view = page.subarray(0, mapped.pageSize);
       readFully(fd, view, 0, mapped.pageSize, mapped.pagesOffset + i * mapped.pageSize);
       writer.page(block.name, i * mapped.pageSize, isZero(view) ? null : view);
+      await writer.overlapWriteback();
     }
   }
-  writer.finish(model, encodeStreamTail(model, convertDescription(model.description, model.capabilities)));
+  await writer.finish(model, encodeStreamTail(model, convertDescription(model.description, model.capabilities)));
   return walk;
 }
 

@@ -9,7 +9,7 @@ import { type OutputOps, realOutput } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import type { PayloadHasher } from './payload-hasher.js';
 
-const WRITEBACK_EVERY_BYTES = 128 * 1024 * 1024;
+export const WRITEBACK_EVERY_BYTES = 128 * 1024 * 1024;
 
 export interface PumpTargets {
   hasher?: PayloadHasher | null;
@@ -52,7 +52,7 @@ export async function pumpPayload(source: FdSource, targets: PumpTargets): Promi
 }
 
 /** At most one fdatasync in flight; its error, if any, is kept for the end of the copy. */
-class Writeback {
+export class Writeback {
   #pending: Promise<void> | null = null;
   #error: unknown = null;
 

@@ -29,6 +29,7 @@ export interface X86Registers {
   dr: bigint[];
   hflags: bigint;
   a20Mask: bigint;
+  kernelGsBase: bigint;
   /** From the `cpu_common` section of the same vCPU, when there is one. */
   halted: boolean | null;
 }
@@ -74,6 +75,7 @@ export function decodeX86Registers(cpu: DeviceState, common?: DeviceState): X86R
     dr: ints('env.dr'),
     hflags: int('env.hflags'),
     a20Mask: BigInt.asUintN(32, int('env.a20_mask')),
+    kernelGsBase: cpu.entries.some((entry) => entry.name === 'env.kernelgsbase') ? int('env.kernelgsbase') : 0n,
     halted: halted?.kind === 'int' ? halted.value !== 0n : null,
   };
 }

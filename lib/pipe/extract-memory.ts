@@ -1,0 +1,212 @@
+// Guest memory for debuggers and forensic tools, from any save image (any payload format, a file
+// or a pipe): a flat physical image, where byte N is guest-physical address N (what lqs2mem makes,
+// what volatility's raw layers read), or an ELF core as `virsh dump --memory-only` writes it (what
+// crash and gdb open), with each vCPU's registers in its notes. Pages go to their offsets as they
+// arrive, zero pages stay holes; the ELF's headers and notes are written once the device state
+// has been read. The output must be a file.
+import { ftruncateSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { encodeCpuNotes, encodeElfHeaders, type ElfCoreLayout, isLongMode, layoutElfCore, reservedNoteBytes, shstrtab } from '../codec/memory/elf-core.js';
+import { type PhysicalLayout, physicalLayout } from '../codec/memory/physical-layout.js';
+import { decodeDeviceState, type DeviceState } from '../codec/qemu/device-state.js';
+import type { RamBlockSummary, SectionSummary } from '../codec/qemu/walker.js';
+import { decodeX86Registers, type X86Registers } from '../codec/qemu/x86-registers.js';
+import { SaveImageError } from '../errors.js';
+import { parseXml } from '../xml/parse.js';
+import { domainAbi } from '../xml/domain.js';
+import { readFully, writeAll } from './fd-io.js';
+import type { FdSource } from './fd-source.js';
+import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
+import { walkImage, type WalkImageOptions } from './walk-image.js';
+
+/** Guests savekit lays out: at most this much RAM (the page bitmaps are kept in memory). */
+const MAX_RAM_BYTES = 2 ** 40;
+const RUN_BYTES = 1024 * 1024;
+
+export interface MemoryExtraction {
+  kind: 'physical' | 'elf';
+  layout: PhysicalLayout;
+  /** For the ELF: where each range lies in the file, and the vCPUs in its notes. */
+  elf: { loads: ElfCoreLayout['loads']; cpus: number; machine: 'x86_64' | 'i386' } | null;
+  dataPages: number;
+  fileBytes: number;
+}
+
+export interface MemoryOptions extends Pick<WalkImageOptions, 'readOptions'> {
+  kind: 'physical' | 'elf';
+  /** Bytes of RAM below 4 GiB, when the machine type does not say (max-ram-below-4g). */
+  below4g?: number;
+  onProgress?: (bytes: number) => void;
+}
+
+/** Pages written to the output at file offsets, in runs, with overlapped writeback. */
+class PageSink {
+  readonly #run = Buffer.allocUnsafe(RUN_BYTES);
+  #runStart = -1;
+  #runLength = 0;
+  #since = 0;
+  readonly writeback: Writeback;
+  /** Pages written, one bit each per range (so a later zero page over one can clear it). */
+  readonly #written = new Map<number, Uint8Array>();
+  dataPages = 0;
+
+  constructor(readonly fd: number) {
+    this.writeback = new Writeback(fd);
+  }
+
+  page(rangeIndex: number, pageIndex: number, fileOffset: number, data: Buffer | null): void {
+    let bits = this.#written.get(rangeIndex);
+    if (!bits) this.#written.set(rangeIndex, (bits = new Uint8Array(0)));
+    if (bits.length <= pageIndex >> 3) {
+      const grown = new Uint8Array(Math.max((pageIndex >> 3) + 1, bits.length * 2));
+      grown.set(bits);
+      this.#written.set(rangeIndex, (bits = grown));
+    }
+    const bit = 1 << (pageIndex & 7);
+    if (data === null) {
+      if (bits[pageIndex >> 3]! & bit) {
+        this.flush(); // a page written before, now zero: the last record wins
+        writeAll(this.fd, Buffer.alloc(4096), fileOffset);
+        bits[pageIndex >> 3]! &= ~bit;
+        this.dataPages--;
+      }
+      return;
+    }
+    if (!(bits[pageIndex >> 3]! & bit)) this.dataPages++;
+    bits[pageIndex >> 3]! |= bit;
+    if (this.#runStart + this.#runLength !== fileOffset || this.#runLength + data.length > this.#run.length) this.flush();
+    if (this.#runLength === 0) this.#runStart = fileOffset;
+    data.copy(this.#run, this.#runLength);
+    this.#runLength += data.length;
+  }
+
+  flush(): void {
+    if (this.#runLength > 0) writeAll(this.fd, this.#run.subarray(0, this.#runLength), this.#runStart);
+    this.#since += this.#runLength;
+    this.#runLength = 0;
+  }
+
+  async overlap(): Promise<void> {
+    if (this.#since < WRITEBACK_EVERY_BYTES) return;
+    this.#since = 0;
+    await nextTurn();
+    this.writeback.start();
+  }
+}
+
+const isZero = (page: Buffer) => page.every((byte) => byte === 0);
+
+export async function extractMemory(source: FdSource, outFd: number, options: MemoryOptions): Promise<MemoryExtraction> {
+  const sink = new PageSink(outFd);
+  let layout: PhysicalLayout | null = null;
+  let elf: ElfCoreLayout | null = null;
+  const devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }> = [];
+  let reservedCpus = 1;
+  /** Where a block's page lands in the output file, or -1 when it has no guest-physical place. */
+  const target = (block: string, address: number): { range: number; page: number; offset: number } | null => {
+    const ranges = elf ? elf.loads : layout!.ranges;
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i]!;
+      if (range.block !== block || address < range.blockOffset || address >= range.blockOffset + range.length) continue;
+      const inRange = address - range.blockOffset;
+      const offset = elf ? (range as ElfCoreLayout['loads'][number]).fileOffset + inRange : range.address + inRange;
+      return { range: i, page: Math.floor(inRange / 4096), offset };
+    }
+    return null;
+  };
+  try {
+    const walk = await walkImage(source, {
+      ...(options.readOptions ? { readOptions: options.readOptions } : {}),
+      onPrologue(image) {
+        // Room for the notes of every vCPU the domain may have (the device state says how many
+        // there are only at the end, and the pages must go to their offsets before that).
+        const vcpus = (() => {
+          try {
+            return domainAbi(parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset })).vcpus;
+          } catch {
+            return null;
+          }
+        })();
+        reservedCpus = Math.min(Math.max(vcpus ?? 1, 1), 4096);
+        return null;
+      },
+      onMemSize(summary) {
+        const total = summary.ramBlocks.reduce((sum, block) => sum + block.length, 0);
+        if (total > MAX_RAM_BYTES) throw new SaveImageError('ERR_BAD_STREAM', `the RAM blocks add up to ${total} bytes: more than the ${MAX_RAM_BYTES} savekit lays out`);
+        layout = physicalLayout(summary.machine, summary.ramBlocks, options.below4g === undefined ? {} : { below4g: options.below4g });
+        if (options.kind === 'elf') elf = layoutElfCore(layout.ranges, reservedNoteBytes(reservedCpus));
+      },
+      onDeviceSection(section, bytes, offset) {
+        if (options.kind === 'elf' && (section.name === 'cpu' || section.name === 'cpu_common')) devices.push({ section, bytes, offset });
+      },
+      onStreamChunk: () => sink.overlap(),
+      onPage(block: RamBlockSummary, address, data, fill) {
+        const at = target(block.name, address);
+        if (at === null) return;
+        sink.page(at.range, at.page, at.offset, data === null ? (fill === 0 ? null : Buffer.alloc(block.pageSize, fill)) : isZero(data) ? null : data);
+      },
+    });
+    if (layout === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
+    const finalLayout: PhysicalLayout = layout;
+    // Sparse (mapped-ram) images keep their pages at file offsets, read here from the bitmaps.
+    for (const block of walk.summary.ramBlocks) {
+      if (!block.mappedRam || block.mappedRam.pagesOffset === 0) continue;
+      if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: read it from a file, not a pipe');
+      const { bitmapOffset, pagesOffset, pageSize } = block.mappedRam;
+      const bitmap = source.readAt(bitmapOffset, Math.ceil(block.pages / 64) * 8);
+      const page = Buffer.allocUnsafe(pageSize);
+      for (let i = 0; i < block.pages; i++) {
+        if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
+        const at = target(block.name, i * pageSize);
+        if (at === null) continue;
+        readFully(source.fd, page, 0, pageSize, pagesOffset + i * pageSize);
+        sink.page(at.range, at.page, at.offset, isZero(page) ? null : page);
+        await sink.overlap();
+      }
+    }
+    sink.flush();
+    let fileBytes: number;
+    let cpus: X86Registers[] = [];
+    if (elf !== null) {
+      const core: ElfCoreLayout = elf;
+      cpus = registersOf(devices, walk.summary.vmdescription?.deviceDescriptions ?? null);
+      const notes = encodeCpuNotes(cpus);
+      if (notes.length > core.notesBytes) {
+        throw new SaveImageError('ERR_BAD_STREAM', `the stream holds ${cpus.length} vCPUs, more than the ${reservedCpus} the domain XML declares: their notes do not fit the room kept for them`);
+      }
+      writeAll(outFd, Buffer.concat([encodeElfHeaders(core, isLongMode(cpus), notes.length), notes]), 0);
+      writeAll(outFd, shstrtab(), core.shstrtabOffset);
+      fileBytes = core.fileBytes;
+    } else {
+      fileBytes = Math.max(...finalLayout.ranges.map((range) => range.address + range.length));
+    }
+    ftruncateSync(outFd, fileBytes);
+    await sink.writeback.settle();
+    sink.writeback.rethrow();
+    const core = elf as ElfCoreLayout | null;
+    return {
+      kind: options.kind,
+      layout: finalLayout,
+      elf: core === null ? null : { loads: core.loads, cpus: cpus.length, machine: isLongMode(cpus) ? 'x86_64' : 'i386' },
+      dataPages: sink.dataPages,
+      fileBytes,
+    };
+  } finally {
+    await sink.writeback.settle();
+  }
+}
+
+/** Every vCPU's registers from its decoded `cpu` (and `cpu_common`) sections. */
+function registersOf(devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }>, descriptions: Array<{ name: string; instance_id: number }> | null): X86Registers[] {
+  if (descriptions === null) throw new SaveImageError('ERR_BAD_STREAM', "the stream carries no device description: the vCPUs' registers cannot be decoded for the ELF notes");
+  const decode = (entry: (typeof devices)[number]): DeviceState => {
+    const description = descriptions.find((d) => d.name === entry.section.name && d.instance_id === entry.section.instance);
+    if (!description) throw new SaveImageError('ERR_BAD_STREAM', `the device description has no entry for ${entry.section.name} instance ${entry.section.instance}`);
+    const { id, name, instance, version } = entry.section;
+    return decodeDeviceState(entry.bytes, description as never, { id, name, instance, version, baseOffset: entry.offset });
+  };
+  const states = devices.map(decode);
+  const cpus = states.filter((state) => state.name === 'cpu').sort((a, b) => a.instance - b.instance);
+  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no x86 cpu section: no registers for the ELF notes');
+  return cpus.map((cpu) => decodeX86Registers(cpu, states.find((state) => state.name === 'cpu_common' && state.instance === cpu.instance)));
+}
