@@ -69,6 +69,23 @@ export function samplePath(file: string): string {
   return sparseUnpacked;
 }
 
+let pairUnpacked: string | null = null;
+
+/**
+ * The genuine dump pair (samples/dump-pair: a paused guest dumped with virsh dump --memory-only
+ * and then saved with virsh save), unpacked once per test process: the folder holding
+ * tinydump.save and tinydump.dump.elf.
+ */
+export function dumpPairDir(): string {
+  if (pairUnpacked === null) {
+    const dir = join(scratchDir(), 'dump-pair');
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('tar', ['--zstd', '-xSf', join(SAMPLES_DIR, 'dump-pair/tiny-pair.tar.zst'), '-C', dir]);
+    pairUnpacked = dir;
+  }
+  return pairUnpacked;
+}
+
 /** A private copy of a sample that a test may change. */
 export function copySample(file: string): string {
   const target = join(tempDir(), basename(file));

@@ -1,6 +1,10 @@
-// savekit extract-ram IMAGE OUTDIR: one sparse raw file per RAM block.
+// savekit extract-ram IMAGE OUTDIR: one sparse raw file per RAM block; with --physical one flat
+// guest-physical image, with --elf an ELF core like `virsh dump --memory-only` writes.
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { ioError, SaveImageError } from '../../errors.js';
+import { extractMemory } from '../../pipe/extract-memory.js';
 import { extractRam } from '../../pipe/extract-ram.js';
-import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
+import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, integerOption, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
@@ -8,14 +12,29 @@ import { print, printJson } from '../io.js';
 const spec: CommandSpec = {
   name: 'extract-ram',
   summary: 'Write each RAM block of a save image to a sparse raw file (data pages at their offsets).',
-  usage: 'savekit extract-ram IMAGE|- OUTDIR [--json]',
+  usage: 'savekit extract-ram IMAGE|- OUTDIR [--json] | IMAGE|- OUT --physical | --elf [--below-4g BYTES]',
   help: `One file per RAM block, named after the block (pc.ram, /rom@etc/acpi/tables becomes
 OUTDIR/rom@etc/acpi/tables), as analyze-migration.py -x does: data pages at their offset in the
 block, zero pages left as holes. Works for every payload format; a sparse (mapped-ram) image
 must be a file. Offsets are RAMBlock offsets, not guest-physical addresses.
 
+--physical writes OUT as one sparse file indexed by guest-physical address: pc.ram below the
+machine's split from 0, the rest from 4 GiB on, pc.bios just below 4 GiB, the PCI hole empty
+and zero pages as holes (what lqs2mem makes; what volatility's raw layers read). --elf writes
+OUT as an ELF64 core like 'virsh dump --memory-only --format elf': one PT_LOAD per physical
+range, and per vCPU an NT_PRSTATUS note and QEMU's CPU-state note from the decoded cpu state
+(for crash and gdb). The split comes from the machine type in the stream (pc-i440fx-*,
+pc-q35-*); --below-4g BYTES gives it for another machine, or when max-ram-below-4g was set.
+Option ROMs and video memory have no fixed guest-physical place and are left out. A partial OUT
+is removed on failure.
+
+Options:
+  --physical           a flat guest-physical image
+  --elf                an ELF core with the vCPUs' registers
+  --below-4g BYTES     RAM below 4 GiB (max-ram-below-4g), instead of the machine's rule
+
 ${COMMON_HELP}`,
-  options: COMMON_OPTIONS,
+  options: { ...COMMON_OPTIONS, physical: { type: 'boolean' }, elf: { type: 'boolean' }, 'below-4g': { type: 'string' } },
   positionals: { min: 2, max: 2 },
 };
 
@@ -23,9 +42,44 @@ export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
     const [imageArg, folder] = positionals as [string, string];
+    exclusive(spec, values, 'physical', 'elf');
+    const below4g = integerOption(spec, values, 'below-4g');
+    if (values.physical || values.elf) return extractMemoryFile(io, imageArg, folder, values.elf ? 'elf' : 'physical', below4g, values);
+    if (below4g !== undefined) throw usageError(spec, '--below-4g goes with --physical or --elf');
     const blocks = await withSource(io, imageArg, (source) => extractRam(source, folder, { readOptions: readOptionsOf(spec, values) }));
     if (values.json) await printJson(io, { folder, blocks });
     else await print(io, blocks.map((b) => `${b.file}: ${b.length} bytes, ${b.dataPages} data pages, ${b.zeroPages} zero pages`).join('\n') + '\n');
     return 0;
   },
 };
+
+/** --physical and --elf: OUT is a file, removed again when the extraction fails. */
+async function extractMemoryFile(io: Parameters<Command['run']>[1], imageArg: string, out: string, kind: 'physical' | 'elf', below4g: number | undefined, values: Parameters<Command['run']>[0]['values']): Promise<number> {
+  const result = await withSource(io, imageArg, async (source) => {
+    let fd: number;
+    try {
+      fd = openSync(out, 'w');
+    } catch (error) {
+      throw ioError('create', out, error, { writing: true });
+    }
+    try {
+      return await extractMemory(source, fd, { kind, readOptions: readOptionsOf(spec, values), ...(below4g === undefined ? {} : { below4g }) });
+    } catch (error) {
+      closeSync(fd);
+      fd = -1;
+      rmSync(out, { force: true });
+      throw SaveImageError.is(error) ? error : ioError('write', out, error, { writing: true });
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  });
+  const ranges = (result.elf?.loads ?? result.layout.ranges).map((range) => ({ address: range.address, length: range.length, block: range.block, blockOffset: range.blockOffset, ...('fileOffset' in range ? { fileOffset: range.fileOffset } : {}) }));
+  if (values.json) {
+    await printJson(io, { file: out, kind, machine: result.layout.machine, below4g: result.layout.below4g, ranges, unmapped: result.layout.unmapped, dataPages: result.dataPages, fileBytes: result.fileBytes, ...(result.elf ? { cpus: result.elf.cpus, elfMachine: result.elf.machine } : {}) });
+  } else {
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    const lines = ranges.map((r) => `  GPA ${hex(r.address)}..${hex(r.address + r.length)}  ${r.block} +${hex(r.blockOffset)}${'fileOffset' in r ? `  at file offset ${hex(r.fileOffset as number)}` : ''}`);
+    await print(io, `${out}: ${kind === 'elf' ? `ELF core (${result.elf!.machine}, ${result.elf!.cpus} vCPU notes)` : 'guest-physical image'}, ${result.fileBytes} bytes, ${result.dataPages} data pages\n${lines.join('\n')}\n${result.layout.unmapped.length ? `  not in guest-physical RAM: ${result.layout.unmapped.join(', ')}\n` : ''}`);
+  }
+  return 0;
+}

@@ -54,6 +54,7 @@ export function physicalLayout(machine: string | null, blocks: Array<{ name: str
       throw new SaveImageError('ERR_BAD_STREAM', `machine type ${JSON.stringify(machine)}: savekit does not know where it puts RAM below and above 4 GiB (it knows pc-i440fx-* and pc-q35-*); give --below-4g BYTES`);
     }
   }
+  if (lowmem > GIB4) throw new SaveImageError('ERR_BAD_STREAM', `${lowmem} bytes of RAM below 4 GiB do not fit below 4 GiB (${GIB4} bytes)`);
   const below = Math.min(ram.length, lowmem);
   const ranges: PhysicalRange[] = [{ address: 0, length: below, block: 'pc.ram', blockOffset: 0 }];
   const bios = blocks.find((block) => block.name === 'pc.bios');
