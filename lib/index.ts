@@ -31,4 +31,7 @@ export { rewriteImage, type RewriteParams, type RewriteResult } from './pipe/rew
 export { hashImage, hashPayload, type ImageDigest } from './pipe/hash-image.js';
 export { walkImage, type ImageWalk } from './pipe/walk-image.js';
 export { extractRam, type ExtractedBlock } from './pipe/extract-ram.js';
+export { convertImage, type ConvertParams, type ConvertResult } from './pipe/convert.js';
+export { extractMemory, type MemoryExtraction, type MemoryOptions } from './pipe/extract-memory.js';
+export { convertStream, type ConvertStreamOptions } from './stream/convert.js';
 export { readImageState, type ImageState, type UndecodedSection, type ReadStateOptions } from './pipe/read-state.js';

@@ -164,6 +164,14 @@ export function payloadOffsetOf(header: SaveImageHeader): number {
 }
 
 /** The format's name, or null for a code libvirt does not know. */
+/** A copy of `prologue` whose header names `format` (in the header's own byte order). */
+export function withPayloadFormat(prologue: Buffer, format: FormatName): Buffer {
+  const out = Buffer.from(prologue);
+  const header = decodeHeader(out, { maxDataLen: Number.MAX_SAFE_INTEGER });
+  encodeHeaderInto({ ...header, format: FORMATS.indexOf(format) }, out, 0);
+  return out;
+}
+
 export function formatName(code: number): FormatName | null {
   return FORMATS[code] ?? null;
 }

@@ -11,3 +11,6 @@ export { describeStreamEnd, type StreamEnd } from './qemu/stream-end.js';
 export { decodeDeviceState, type DeviceState, type DeviceDescription, type StateDescription, type FieldDescription, type StateEntry, type StateValue, STATE_LIMITS } from './qemu/device-state.js';
 export { formatAnalyzeMigration, stateTree, type StateSection } from './qemu/state-format.js';
 export { decodeX86Registers, formatX86Registers, x86RegistersJson, type X86Registers, type SegmentRegister } from './qemu/x86-registers.js';
+export { type StreamModel, encodeStreamHead, encodeSequentialRamStart, encodeRamPartHeader, encodePageRecordInto, encodeSequentialRamEnd, encodeStreamTail, layoutMappedRam, encodeMappedRamEnd, convertDescription, qemuJson, type MappedRamLayout } from './qemu/stream-writer.js';
+export { physicalLayout, lowMemoryOf, type PhysicalLayout, type PhysicalRange } from './memory/physical-layout.js';
+export { layoutElfCore, encodeElfHeaders, encodeCpuNotes, reservedNoteBytes, type ElfCoreLayout } from './memory/elf-core.js';

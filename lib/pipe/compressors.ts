@@ -2,11 +2,12 @@
 // (gzip, on the thread pool), or through the program libvirt itself runs on save (`<name> -c`,
 // writing to the output descriptor itself). The compressor works beside the copy, never behind
 // it: the copy only waits when the compressor's input pipe is full.
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { SaveImageError } from '../errors.js';
+import { startProgram } from './programs.js';
 import { isRegularFile, writeAll } from './fd-io.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -22,14 +23,14 @@ export interface PayloadSink {
 
 export const SEQUENTIAL_FORMATS = ['raw', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd'] as const;
 
-const PROGRAMS: Record<string, { program: string; debianPackage: string; defaultArgs: string[]; levels: [number, number]; threads: boolean }> = {
-  bzip2: { program: 'bzip2', debianPackage: 'bzip2', defaultArgs: [], levels: [1, 9], threads: false },
+const PROGRAMS: Record<string, { program: string; defaultArgs: string[]; levels: [number, number]; threads: boolean }> = {
+  bzip2: { program: 'bzip2', defaultArgs: [], levels: [1, 9], threads: false },
   // libvirt runs `xz -c -3` (its re-encodes equal libvirt's bytes only at -3: CONVERT.md 2.4).
-  xz: { program: 'xz', debianPackage: 'xz-utils', defaultArgs: ['-3'], levels: [0, 9], threads: true },
-  lzop: { program: 'lzop', debianPackage: 'lzop', defaultArgs: [], levels: [1, 9], threads: false },
+  xz: { program: 'xz', defaultArgs: ['-3'], levels: [0, 9], threads: true },
+  lzop: { program: 'lzop', defaultArgs: [], levels: [1, 9], threads: false },
   // Levels past 19 need --ultra and bigger windows; a window over zstd -dc's default 128 MiB
   // makes `virsh restore` hang (CONVERT.md): savekit never writes one.
-  zstd: { program: 'zstd', debianPackage: 'zstd', defaultArgs: [], levels: [1, 19], threads: true },
+  zstd: { program: 'zstd', defaultArgs: [], levels: [1, 19], threads: true },
 };
 
 export interface CompressOptions {
@@ -52,10 +53,8 @@ export function checkCompressOptions(format: string, options: CompressOptions): 
 }
 
 /** The program that decompresses `format` (`<program> -dc`, as libvirt restores it). */
-export function decompressCommand(format: string): { program: string; debianPackage: string } {
-  if (format === 'gzip') return { program: 'gzip', debianPackage: 'gzip' };
-  const { program, debianPackage } = PROGRAMS[format]!;
-  return { program, debianPackage };
+export function decompressCommand(format: string): { program: string } {
+  return { program: format === 'gzip' ? 'gzip' : PROGRAMS[format]!.program };
 }
 
 /** The command line that compresses to stdout for `format`. */
@@ -133,18 +132,7 @@ function gzipSink(fd: number, level: number | undefined): PayloadSink {
 
 async function programSink(format: string, fd: number, options: CompressOptions): Promise<PayloadSink> {
   const { program, args } = compressCommand(format, options);
-  const { debianPackage } = PROGRAMS[format]!;
-  const child = spawn(program, args, { stdio: ['pipe', fd, 'pipe'] }) as ChildProcessByStdio<Writable, null, Readable>;
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'ENOENT'
-          ? new SaveImageError('ERR_MISSING_PROGRAM', `writing a ${format} payload needs the ${program} program (Debian package ${debianPackage}: apt-get install ${debianPackage})`)
-          : error,
-      ),
-    );
-  });
+  const child = await startProgram<ChildProcessByStdio<Writable, null, Readable>>(program, args, ['pipe', fd, 'pipe'], `writing a ${format} payload`);
   const errors: Buffer[] = [];
   child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
   let inputError: unknown = null;

@@ -3,13 +3,13 @@
 // decompressed QEMU stream goes through byte for byte into the new compressor; to and from
 // sparse (mapped-ram) the RAM section is re-encoded with the codec's stream writer. The output
 // keeps the LibvirtQemudPart magic until its last byte is written and synced.
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { fstatSync, ftruncateSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { FORMATS, type FormatName, HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
-import { decodeHeader, type DecodeHeaderOptions, encodeHeaderInto, formatName } from '../codec/header.js';
+import { type FormatName, HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
+import { decodeHeader, encodeHeaderInto, formatName, withPayloadFormat } from '../codec/header.js';
 import { decodePrologue, type SaveImagePrologue } from '../codec/prologue.js';
 import {
   convertDescription,
@@ -29,25 +29,17 @@ import { QemuStreamWalker, type RamBlockSummary, type WalkSummary } from '../cod
 import { type PayloadSeal, withoutSeal, withSeal } from '../codec/seal.js';
 import { SaveImageError } from '../errors.js';
 import { createXxh64 } from '../hash.js';
-import { createPayloadSink, type CompressOptions, decompressCommand, type PayloadSink } from './compressors.js';
+import { compressCommand, createPayloadSink, type CompressOptions, decompressCommand, type PayloadSink } from './compressors.js';
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
-import type { FdSource } from './fd-source.js';
+import { startProgram } from './programs.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
-import { assertSealHolds } from './rewrite.js';
+import { assertSealHolds, type RewriteParams } from './rewrite.js';
 import { type ImageWalk, walkImage } from './walk-image.js';
 
-export interface ConvertParams extends CompressOptions {
-  source: FdSource;
+/** As rewrite takes them (source, output, plan, seal, progress), plus the format to write. */
+export interface ConvertParams extends CompressOptions, Pick<RewriteParams, 'source' | 'openOutput' | 'readOptions' | 'plan' | 'seal' | 'onStart' | 'onProgress'> {
   /** The payload format to write. */
   format: FormatName;
-  openOutput: () => number;
-  readOptions?: DecodeHeaderOptions;
-  /** The new prologue for the image read (its format code is then set to `format`). */
-  plan: (image: SaveImagePrologue) => Buffer;
-  /** Seal the output (a regular file). */
-  seal?: boolean;
-  onStart?: (payloadLength: number | null) => void;
-  onProgress?: (bytes: number) => void;
 }
 
 export interface ConvertResult {
@@ -76,7 +68,7 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
   if (from === 'sparse' && !source.seekable) {
     throw new SaveImageError('ERR_NOT_SEEKABLE', 'converting a sparse image needs it as a file: its pages lie at file offsets that a pipe cannot reach in order (copy it to a file first)');
   }
-  const prologue = withFormat(params.plan(before), to);
+  const prologue = withPayloadFormat(params.plan(before), to);
   const outFd = params.openOutput();
   const toFile = isRegularFile(outFd);
   if (to === 'sparse' && !toFile) throw new SaveImageError('ERR_NOT_SEEKABLE', 'a sparse image must be written to a file: QEMU reads its pages at file offsets (give OUT as a file, not a pipe)');
@@ -102,6 +94,8 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
   let walk: ImageWalk;
   if (from !== 'sparse' && from !== 'raw' && to === 'raw' && toFile) {
     walk = await decompressToFile(run, from, outFd, streamOffset);
+  } else if (from === 'raw' && to !== 'raw' && to !== 'gzip' && to !== 'sparse' && source.seekable) {
+    walk = await compressFile(run, outFd, onPrologue);
   } else if (from !== 'sparse' && to !== 'sparse') {
     walk = await carrySequential(run, outFd, onPrologue);
   } else if (to === 'sparse') {
@@ -148,13 +142,6 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
   };
 }
 
-/** The prologue with the format code set (in the header's own byte order). */
-function withFormat(prologue: Buffer, to: FormatName): Buffer {
-  const out = Buffer.from(prologue);
-  const header = decodeHeader(out, { maxDataLen: Number.MAX_SAFE_INTEGER });
-  encodeHeaderInto({ ...header, format: FORMATS.indexOf(to) }, out, 0);
-  return out;
-}
 
 function withPartMagic(prologue: Buffer): Buffer {
   const copy = Buffer.from(prologue);
@@ -206,18 +193,9 @@ async function decompressToFile(params: Run, from: string, outFd: number, stream
   const { source, before } = params;
   // The decompressor reads the input descriptor from its file offset: put it at the payload (a
   // pipe is there already, as only the prologue was read from it).
-  if (source.seekable) {
-    const skip = Buffer.allocUnsafe(64 * 1024);
-    for (let done = 0; done < before.payloadOffset; ) done += readSync(source.fd, skip, 0, Math.min(skip.length, before.payloadOffset - done), null) || before.payloadOffset;
-  }
-  const { program, debianPackage } = decompressCommand(from);
-  const child = spawn(program, ['-dc'], { stdio: [source.fd, outFd, 'pipe'] }) as ChildProcessByStdio<null, null, Readable>;
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? new SaveImageError('ERR_MISSING_PROGRAM', `reading a ${from} payload needs the ${program} program (Debian package ${debianPackage}: apt-get install ${debianPackage})`) : error),
-    );
-  });
+  if (source.seekable) positionAtPayload(source.fd, before.payloadOffset);
+  const { program } = decompressCommand(from);
+  const child = await startProgram<ChildProcessByStdio<null, null, Readable>>(program, ['-dc'], [source.fd, outFd, 'pipe'], `reading a ${from} payload`);
   const errors: Buffer[] = [];
   child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
   let status: number | null | undefined;
@@ -255,6 +233,52 @@ async function decompressToFile(params: Run, from: string, outFd: number, stream
   } finally {
     await writeback.settle();
     writeback.rethrow();
+  }
+}
+
+/**
+ * Raw to a program's format, from a file: the compressor reads the input descriptor and writes
+ * the output itself (nothing passes through savekit on the way), while savekit walks the same
+ * file from the page cache, beside it, to prove the stream whole and hash it for a seal.
+ */
+async function compressFile(params: Run, outFd: number, onPrologue: StoredHook): Promise<ImageWalk> {
+  const { source, before } = params;
+  positionAtPayload(source.fd, before.payloadOffset);
+  const { program, args } = compressCommand(params.format, params);
+  const child = await startProgram<ChildProcessByStdio<null, null, Readable>>(program, args, [source.fd, outFd, 'pipe'], `writing a ${params.format} payload`);
+  const errors: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const writeback = new Writeback(outFd);
+  // The output grows beside the walk: flush it as it does (the timer runs while savekit waits).
+  const timer = setInterval(() => writeback.start(), 250);
+  try {
+    const walk = await walkImage(source, { ...readOptions(params), onPrologue, onPage: () => undefined });
+    assertWalkable(walk.summary);
+    const status = await exited;
+    if (status !== 0) {
+      const said = Buffer.concat(errors).toString().trim();
+      throw new SaveImageError('ERR_IO', `${program} ${args.join(' ')} exited with status ${status}${/No space left/i.test(said) ? ' (ENOSPC)' : ''}: ${said || 'no message'}`);
+    }
+    return walk;
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    throw error;
+  } finally {
+    clearInterval(timer);
+    await writeback.settle();
+    writeback.rethrow();
+  }
+}
+
+/** Moves a descriptor's file offset to the payload, for a child that reads it from there. */
+function positionAtPayload(fd: number, payloadOffset: number): void {
+  const skip = Buffer.allocUnsafe(64 * 1024);
+  for (let done = 0; done < payloadOffset; ) {
+    const n = readSync(fd, skip, 0, Math.min(skip.length, payloadOffset - done), null);
+    if (n === 0) break;
+    done += n;
   }
 }
 

@@ -94,7 +94,8 @@ class PageSink {
   }
 }
 
-const isZero = (page: Buffer) => page.every((byte) => byte === 0);
+const ZERO_PAGE = Buffer.alloc(65536);
+const isZero = (page: Buffer) => page.equals(ZERO_PAGE.subarray(0, page.length));
 
 export async function extractMemory(source: FdSource, outFd: number, options: MemoryOptions): Promise<MemoryExtraction> {
   const sink = new PageSink(outFd);

@@ -2,7 +2,7 @@
 // raw and sparse directly (a file's tail is read first for the device sizes, and long skips
 // become seeks), gzip through node:zlib, bzip2, xz, lzop and zstd through the programs libvirt
 // itself runs (`<name> -dc`). Nothing but record headers is kept in memory.
-import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type DecodeHeaderOptions, formatName } from '../codec/header.js';
@@ -13,6 +13,7 @@ import { decodeVmDescription, type VmDescription } from '../codec/qemu/vmdescrip
 import { QemuStreamWalker, type WalkOptions, type WalkSummary } from '../codec/qemu/walker.js';
 import { SaveImageError } from '../errors.js';
 import type { FdSource } from './fd-source.js';
+import { startProgram } from './programs.js';
 
 /**
  * The tail read first for the device description (QEMU writes it last): 64 KiB, then 1 MiB,
@@ -23,11 +24,11 @@ const TAIL_STEPS = [64 * 1024, 1024 * 1024, 16 * 1024 * 1024];
 /** Skips shorter than this are read through: a seek per 4 KiB page would cost more. */
 const SEEK_FROM_BYTES = 1024 * 1024;
 
-const PROGRAMS: Record<string, { program: string; debianPackage: string }> = {
-  bzip2: { program: 'bzip2', debianPackage: 'bzip2' },
-  xz: { program: 'xz', debianPackage: 'xz-utils' },
-  lzop: { program: 'lzop', debianPackage: 'lzop' },
-  zstd: { program: 'zstd', debianPackage: 'zstd' },
+const PROGRAMS: Record<string, { program: string }> = {
+  bzip2: { program: 'bzip2' },
+  xz: { program: 'xz' },
+  lzop: { program: 'lzop' },
+  zstd: { program: 'zstd' },
 };
 
 export interface ImageWalk {
@@ -155,19 +156,8 @@ async function decompressInto(
     }
     return stored;
   }
-  const { program, debianPackage } = PROGRAMS[format]!;
-  const child = spawn(program, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const started = new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'ENOENT'
-          ? new SaveImageError('ERR_MISSING_PROGRAM', `reading a ${format} payload needs the ${program} program (Debian package ${debianPackage}: apt-get install ${debianPackage})`)
-          : error,
-      ),
-    );
-  });
-  await started;
+  const { program } = PROGRAMS[format]!;
+  const child = await startProgram<ChildProcessWithoutNullStreams>(program, ['-dc'], ['pipe', 'pipe', 'pipe'], `reading a ${format} payload`);
   const errors: Buffer[] = [];
   child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
   child.stdin.on('error', () => undefined); // the program may stop reading first; its status says why

@@ -3,15 +3,19 @@
 // with several blocks, parts and pages past 4 GiB, and every way it must refuse.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { FORMATS } from '../../lib/constants.js';
 import { decodePrologue } from '../../lib/codec/prologue.js';
 import { FdSource } from '../../lib/pipe/fd-source.js';
 import { walkImage } from '../../lib/pipe/walk-image.js';
 import { convertImage } from '../../lib/pipe/convert.js';
+import { convertStream } from '../../lib/stream/convert.js';
+import { rejectsWithCode } from '../helpers/assert-code.js';
 import { planRewrite } from '../../lib/edit/plan.js';
 import { json, runBinary, runInProcess } from '../helpers/cli.js';
+import { bytesAt } from '../helpers/files.js';
 import { copySample, readSample, samplePath, tempDir } from '../helpers/samples.js';
 import { QemuStreamBuilder, ram } from '../helpers/qemu-stream.js';
 import { syntheticPrologue } from '../helpers/synthetic-image.js';
@@ -89,7 +93,7 @@ test('re-encodes give back the genuine files: raw -> sparse -> raw, sparse -> zs
 /** Pages by block and address (data pages only: a ZERO record and a hole are the same memory). */
 async function pagesOf(path: string): Promise<Map<string, string>> {
   const pages = new Map<string, string>();
-  if (headOf(path, 28, 1)[0] === 6) {
+  if (bytesAt(path, 28, 1)[0] === 6) {
     // The walk counts a sparse image's pages from its bitmaps; read them through savekit's raw.
     const raw = join(tempDir(), 'pages.save');
     await convert(['--format', 'raw', path, raw]);
@@ -111,17 +115,6 @@ async function pagesOf(path: string): Promise<Map<string, string>> {
   return pages;
 }
 
-/** `length` bytes at `offset` of a file (sparse outputs are too large to read whole). */
-function headOf(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, offset);
-    return buffer;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** A synthetic image: blocks past 4 GiB, CONTINUE across sections, several parts, a re-sent page. */
 function syntheticImage(path: string, options: { xbzrle?: boolean } = {}): void {
@@ -170,7 +163,7 @@ test('records a virsh save never writes (XBZRLE) are refused with a clear error'
     assert.is(result.status, 1, format);
     assert.match(result.stderr, 'error[ERR_BAD_STREAM]');
     assert.match(result.stderr, 'XBZRLE');
-    assert.is(headOf(out, 0, 16).toString('latin1'), 'LibvirtQemudPart', `${format}: the output must stay Part`);
+    assert.is(bytesAt(out, 0, 16).toString('latin1'), 'LibvirtQemudPart', `${format}: the output must stay Part`);
   }
 });
 
@@ -201,6 +194,29 @@ test('the library gives the CLI\'s bytes', async () => {
     closeSync(outFd);
   }
   assert.ok(readFileSync(join(dir, 'lib.save')).equals(readFileSync(join(dir, 'cli.save'))));
+});
+
+test('the stream form gives the CLI\'s bytes (stdout), for every sequential pair tried', async () => {
+  const dir = tempDir();
+  for (const [source, format] of [
+    ['libvirt-9.0/raw.save', 'gzip'],
+    ['libvirt-9.0/gzip.save', 'zstd'],
+    ['libvirt-9.0/xz.save', 'raw'],
+    ['libvirt-11.3/zstd.save', 'bzip2'],
+  ] as const) {
+    const cli = runBinary(['convert', '--format', format, samplePath(source), '-']);
+    assert.is(cli.status, 0, cli.stderr);
+    const chunks: Buffer[] = [];
+    const output = new PassThrough();
+    output.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const result = await convertStream(createReadStream(samplePath(source), { highWaterMark: 4099 }), output, { format });
+    assert.is(result.to, format);
+    assert.ok(result.summary.eof);
+    assert.ok(Buffer.concat(chunks).equals(cli.stdout), `${source} -> ${format}`);
+  }
+  await rejectsWithCode(() => convertStream(createReadStream(samplePath('libvirt-9.0/raw.save')), new PassThrough(), { format: 'sparse' }), 'ERR_NOT_SEEKABLE');
+  writeFileSync(join(dir, 'cut.save'), readSample('libvirt-9.0/gzip.save').subarray(0, 200_000));
+  await rejectsWithCode(() => convertStream(createReadStream(join(dir, 'cut.save')), new PassThrough().resume(), { format: 'raw' }), 'ERR_BAD_STREAM');
 });
 
 test('--json summary, --seal, --level, --threads, --running/--paused, --xml', async () => {

@@ -4,9 +4,10 @@
 // the physical image must be the dump's memory laid out flat. Any payload format, a pipe too.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { json, runBinary, runInProcess } from '../helpers/cli.js';
+import { bytesAt } from '../helpers/files.js';
 import { dumpPairDir, tempDir } from '../helpers/samples.js';
 import { encodeCpuNotes, encodeElfHeaders, layoutElfCore, reservedNoteBytes } from '../../lib/codec/memory/elf-core.js';
 import { lowMemoryOf, physicalLayout } from '../../lib/codec/memory/physical-layout.js';
@@ -16,16 +17,6 @@ import { syntheticPrologue } from '../helpers/synthetic-image.js';
 
 const test = suite('cli/memory');
 
-function bytesAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, offset);
-    return buffer;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 interface Segment {
   type: number;

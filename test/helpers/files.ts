@@ -1,5 +1,6 @@
 // FilePort wrappers for tests: one that counts the bytes read, one that stops an edit at the
 // Nth write or sync as a crash would (the process "dies": nothing after that step runs).
+import { closeSync, openSync, readSync } from 'node:fs';
 import { type FileLike, type FilePort, nodeFiles } from '../../lib/file/file-port.js';
 
 export function countingFiles(): { files: FilePort; bytesRead: () => number } {
@@ -83,4 +84,16 @@ function bind(file: FileLike): FileLike {
     stat: file.stat.bind(file),
     close: file.close.bind(file),
   };
+}
+
+/** `length` bytes at `offset` of a file (sparse outputs are too large to read whole). */
+export function bytesAt(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, offset);
+    return buffer;
+  } finally {
+    closeSync(fd);
+  }
 }

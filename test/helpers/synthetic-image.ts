@@ -42,6 +42,11 @@ export interface SyntheticImageOptions {
    * (half random, half zero). Overrides zeroPageEvery and dataPageEvery.
    */
   realistic?: boolean;
+  /**
+   * The device sections, EOF byte and description to end the stream with, verbatim (a genuine
+   * image's, for a cpu section to decode); by default two synthetic devices.
+   */
+  deviceTail?: Buffer;
 }
 
 export const SYNTHETIC_XML = `<domain type='kvm'>
@@ -140,6 +145,10 @@ export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buf
     }
   }
   const tail: Buffer[] = [u8(0x03), u32(RAM_SECTION_ID), u64(FLAG_EOS), footer(RAM_SECTION_ID)];
+  if (options.deviceTail) {
+    yield Buffer.concat([...tail, options.deviceTail]);
+    return;
+  }
   DEVICES.forEach((device, i) => {
     tail.push(longSectionHeader(0x04, 3 + i, device.name, 0, device.version));
     for (const size of device.fields) tail.push(Buffer.alloc(size, i + 1));

@@ -2,17 +2,15 @@
 // libvirt reads (raw, gzip, bzip2, xz, lzop, zstd, sparse), which libvirt cannot do after a
 // save; the prologue is carried over as `rewrite` carries it, with the format code set.
 import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FORMATS, type FormatName } from '../../constants.js';
-import { planRewrite } from '../../edit/plan.js';
 import { ioError, SaveImageError } from '../../errors.js';
 import { checkCompressOptions } from '../../pipe/compressors.js';
 import { convertImage } from '../../pipe/convert.js';
 import { FdSource } from '../../pipe/fd-source.js';
-import { COMMON_OPTIONS, type CommandSpec, integerOption, readOptionsOf, usageError } from '../args.js';
+import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
+import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
 import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
@@ -51,17 +49,12 @@ ${QUIET_HELP}
 Exit status: 0 success, 1 image or I/O error, 2 usage error.`,
   options: {
     ...COMMON_OPTIONS,
-    ...RUN_STATE_OPTIONS,
+    ...PROLOGUE_OPTIONS,
     format: { type: 'string' },
     level: { type: 'string' },
     threads: { type: 'string' },
     seal: { type: 'boolean' },
     'in-place': { type: 'boolean' },
-    xml: { type: 'string' },
-    version: { type: 'string' },
-    'drop-extensions': { type: 'boolean' },
-    slack: { type: 'string' },
-    force: { type: 'boolean' },
     ...QUIET_OPTION,
   },
   positionals: { min: 0, max: 2 },
@@ -82,11 +75,7 @@ export const command: Command = {
     if (inPlace && (inArg === '-' || positionals.length > 1)) throw usageError(spec, '--in-place takes one IN file and no OUT');
     if (format === 'sparse' && outArg === '-') throw new SaveImageError('ERR_NOT_SEEKABLE', 'a sparse image must be written to a file: QEMU reads its pages at file offsets (give OUT as a file, not stdout)');
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the image)');
-    const wasRunning = wasRunningOption(spec, values);
-    const version = values.version === undefined ? undefined : Number(values.version);
-    if (version !== undefined && version !== 2 && version !== 3) throw usageError(spec, `--version takes 2 or 3, not ${JSON.stringify(values.version)}`);
-    const slack = integerOption(spec, values, 'slack');
-    const xml = typeof values.xml === 'string' ? await readFile(values.xml).catch((error: unknown) => Promise.reject(ioError('read', String(values.xml), error))) : undefined;
+    const plan = await prologuePlanOf(spec, values);
 
     const input = await openInput(io, inArg);
     const target = inPlace ? temporaryBeside(inArg) : outArg!;
@@ -100,15 +89,7 @@ export const command: Command = {
           format: format as FormatName,
           openOutput: () => (output = openOutput(io, target, input)).fd,
           readOptions: readOptionsOf(spec, values),
-          plan: (image) =>
-            planRewrite(image, {
-              ...(xml ? { xml } : {}),
-              ...(wasRunning === undefined ? {} : { wasRunning }),
-              ...(version === undefined ? {} : { version }),
-              ...(slack === undefined ? {} : { slack }),
-              dropExtensions: values['drop-extensions'] === true,
-              force: values.force === true,
-            }),
+          plan,
           seal: values.seal === true,
           ...(level === undefined ? {} : { level }),
           ...(threads === undefined ? {} : { threads }),

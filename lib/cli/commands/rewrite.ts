@@ -1,13 +1,11 @@
 // savekit rewrite [IN|-] [OUT|-]: copy an image with a new prologue, the payload passing
 // through byte for byte at pipe speed (stdin to stdout: `ssh host cat img | savekit rewrite ...`).
-import { readFile } from 'node:fs/promises';
-import { planRewrite } from '../../edit/plan.js';
 import { ioError, SaveImageError } from '../../errors.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { rewriteImage } from '../../pipe/rewrite.js';
-import { COMMON_OPTIONS, type CommandSpec, integerOption, readOptionsOf, usageError } from '../args.js';
+import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
+import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
 import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
@@ -40,13 +38,8 @@ Exit status: 0 success, 1 image or I/O error (ERR_TRUNCATED for a cut input), 2 
 A reader that closes stdout early ends the copy quietly.`,
   options: {
     ...COMMON_OPTIONS,
-    ...RUN_STATE_OPTIONS,
-    xml: { type: 'string' },
-    version: { type: 'string' },
-    'drop-extensions': { type: 'boolean' },
-    slack: { type: 'string' },
+    ...PROLOGUE_OPTIONS,
     seal: { type: 'boolean' },
-    force: { type: 'boolean' },
     ...QUIET_OPTION,
   },
   positionals: { min: 0, max: 2 },
@@ -56,12 +49,8 @@ export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
     const [inArg = '-', outArg = '-'] = positionals;
-    const wasRunning = wasRunningOption(spec, values);
-    const version = values.version === undefined ? undefined : Number(values.version);
-    if (version !== undefined && version !== 2 && version !== 3) throw usageError(spec, `--version takes 2 or 3, not ${JSON.stringify(values.version)}`);
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the image)');
-    const slack = integerOption(spec, values, 'slack');
-    const xml = typeof values.xml === 'string' ? await readFile(values.xml).catch((error: unknown) => Promise.reject(ioError('read', String(values.xml), error))) : undefined;
+    const plan = await prologuePlanOf(spec, values);
     const input = await openInput(io, inArg);
     let output: OpenedFd | null = null;
     try {
@@ -70,15 +59,7 @@ export const command: Command = {
           source: new FdSource(input.fd, { growPipe: growPipes(io) }),
           openOutput: () => (output = openOutput(io, outArg, input)).fd,
           readOptions: readOptionsOf(spec, values),
-          plan: (image) =>
-            planRewrite(image, {
-              ...(xml ? { xml } : {}),
-              ...(wasRunning === undefined ? {} : { wasRunning }),
-              ...(version === undefined ? {} : { version }),
-              ...(slack === undefined ? {} : { slack }),
-              dropExtensions: values['drop-extensions'] === true,
-              force: values.force === true,
-            }),
+          plan,
           seal: values.seal === true,
           growPipe: growPipes(io),
           ...hooks,

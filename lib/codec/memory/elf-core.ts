@@ -20,6 +20,7 @@ const PRSTATUS_X86_64_BYTES = 336;
 const PRSTATUS_I386_BYTES = 144;
 const QEMU_CPUSTATE_BYTES = 440;
 const HF_LMA_MASK = 1n << 14n;
+const LOAD_ALIGNMENT = 4096;
 
 /** Bytes of one note: header, name padded to 4, description padded to 4. */
 const noteBytes = (name: string, descBytes: number) => 12 + align4(name.length + 1) + align4(descBytes);
@@ -40,9 +41,14 @@ export interface ElfCoreLayout {
   fileBytes: number;
 }
 
+/**
+ * The file layout. QEMU packs the PT_LOADs right after the notes (0x3d8 for one i386 vCPU);
+ * savekit starts them at the next 4 KiB boundary instead, so that every guest page is a file
+ * system block: zero pages stay holes and pages are written whole (ELF readers go by p_offset).
+ */
 export function layoutElfCore(ranges: PhysicalRange[], notesBytes: number): ElfCoreLayout {
   const notesOffset = EHDR_BYTES + SECTIONS * SHDR_BYTES + (1 + ranges.length) * PHDR_BYTES;
-  let at = notesOffset + notesBytes;
+  let at = Math.ceil((notesOffset + notesBytes) / LOAD_ALIGNMENT) * LOAD_ALIGNMENT;
   const loads = [...ranges]
     .sort((a, b) => a.address - b.address)
     .map((range) => {
