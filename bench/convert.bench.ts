@@ -57,7 +57,11 @@ const cases: Case[] = [
   { name: 'cat SPARSE > /dev/null', command: `cat ${at('convert-4g-sparse.save')} > /dev/null` },
   { name: 'savekit convert sparse -> raw', command: `${savekit} --format raw ${at('convert-4g-sparse.save')} ${out}` },
 ];
-const timings = timeCases(cases, 5, () => rmSync(out, { force: true }));
+const timings = timeCases(cases, 5, () => {
+  // Every case starts with no dirty pages of an earlier one left to write back.
+  rmSync(out, { force: true });
+  spawnSync('sync');
+});
 console.log(`\n${table('Converting a 4 GiB guest (realistic pages)', timings, sizes.image, 'cat SPARSE > /dev/null')}`);
 for (const [baseline, name] of [
   ['zstd -c PAYLOAD > OUT', 'savekit convert raw -> zstd'],

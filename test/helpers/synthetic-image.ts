@@ -38,10 +38,12 @@ export interface SyntheticImageOptions {
   dataPageEvery?: number;
   unused?: number[];
   /**
-   * Pages as a saved guest has them: 60% ZERO records, data pages that compress about 2:1
-   * (half random, half zero). Overrides zeroPageEvery and dataPageEvery.
+   * Pages as a saved guest has them: 60% ZERO records, in runs of 64 pages (256 KiB) as
+   * untouched memory comes, and data pages that compress about 2:1 (half random, half zero).
+   * 'interleaved' mixes them page by page instead (3 zero, 2 data): the worst case for holes.
+   * Overrides zeroPageEvery and dataPageEvery.
    */
-  realistic?: boolean;
+  realistic?: boolean | 'interleaved';
   /**
    * The device sections, EOF byte and description to end the stream with, verbatim (a genuine
    * image's, for a cpu section to decode); by default two synthetic devices.
@@ -132,7 +134,7 @@ export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buf
       const last = Math.min(first + PAGES_PER_CHUNK, pages);
       for (let page = first; page < last; page++) {
         const zero = options.realistic
-          ? block.name !== 'pc.ram' || page % 5 < 3
+          ? block.name !== 'pc.ram' || (options.realistic === 'interleaved' ? page % 5 : (page >> 6) % 5) < 3
           : block.name !== 'pc.ram' || (zeroEvery > 0 && page % zeroEvery === zeroEvery - 1) || (dataEvery > 0 && page % dataEvery !== 0);
         const flags = (zero ? FLAG_ZERO : FLAG_PAGE) | (named === block.name ? FLAG_CONTINUE : 0);
         parts.push(u64(page * PAGE_BYTES + flags));

@@ -13,11 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GUEST, sh, Stage } from './stage.js';
+import { checkMemoryPair, memoryGuests } from './memory-pairs.js';
 import { ensureTrixieRoot, mountInto, mountsUnder } from './trixie.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SAVEKIT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const FAIL_AT = process.env.SAVEKIT_INTEROP_FAIL_AT ?? null;
+/** SAVEKIT_INTEROP_SKIP_MEMORY=1 leaves out the memory pairs (each dumps 4.5 GiB guests). */
+const SKIP_MEMORY = process.env.SAVEKIT_INTEROP_SKIP_MEMORY === '1';
+const CACHE = '/var/cache/savekit-interop';
 const KVM = spawnSync('sh', ['-c', 'test -r /dev/kvm -a -w /dev/kvm']).status === 0;
 
 interface Row {
@@ -45,11 +49,11 @@ function has(program: string): boolean {
 }
 
 function ensureHostPackages(): void {
-  const wanted = ['virsh', 'libvirtd', 'virtlogd', 'qemu-system-x86_64', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'debootstrap'];
+  const wanted = ['virsh', 'libvirtd', 'virtlogd', 'qemu-system-x86_64', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'debootstrap', 'gdb', 'readelf'];
   if (wanted.every(has)) return;
   console.log('installing libvirt, QEMU, debootstrap and the compressors from Debian packages ...');
   sh('apt-get', ['update', '-qq'], { timeoutMs: 600_000 });
-  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-utils', 'gzip', 'bzip2', 'xz-utils', 'lzop', 'zstd', 'debootstrap'], {
+  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-utils', 'gzip', 'bzip2', 'xz-utils', 'lzop', 'zstd', 'debootstrap', 'gdb', 'binutils'], {
     timeoutMs: 900_000,
   });
 }
@@ -226,6 +230,15 @@ async function runStage({ stage, modern, formats }: StageSpec): Promise<void> {
   for (const [name, file, state, extra] of restores) {
     const got = restoreState(stage, file, extra ?? []);
     record(`restore: virsh restore of savekit ${name} comes back ${state}`, got === state, got);
+  }
+
+  // Guest memory: pairs of `virsh dump --memory-only` and `virsh save` of the same paused guest.
+  if (!SKIP_MEMORY) {
+    const template = readFileSync(join(HERE, KVM ? 'guest-kvm.xml' : 'guest.xml'), 'utf8').replaceAll('@WORK@', stage.work);
+    const kernels = join(CACHE, modern ? 'kernel-trixie' : 'kernel-bookworm');
+    for (const guest of memoryGuests(stage, template, kernels, KVM)) {
+      for (const result of await checkMemoryPair(stage, guest, savekit)) record(result.check, result.ok, result.detail);
+    }
   }
 
   const cut = stage.file('cut.save').host;
