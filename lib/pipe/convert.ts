@@ -32,6 +32,7 @@ import { createXxh64 } from '../hash.js';
 import { compressCommand, createPayloadSink, type CompressOptions, decompressCommand, type PayloadSink } from './compressors.js';
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
 import { startProgram } from './programs.js';
+import { PageWriter } from './page-writer.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
 import { assertSealHolds, type RewriteParams } from './rewrite.js';
 import { type ImageWalk, walkImage } from './walk-image.js';
@@ -384,68 +385,51 @@ function readAt(fd: number, position: number, length: number): Buffer {
 class MappedRamWriter {
   readonly #fd: number;
   readonly #layout: MappedRamLayout;
-  readonly #byName: Map<string, { index: number; bitmap: Buffer }>;
-  readonly #run = Buffer.allocUnsafe(PAGE_RUN_BYTES);
-  #runStart = -1;
-  #runLength = 0;
+  readonly #areas: Map<string, number>;
+  readonly #pages: PageWriter;
   /** Writeback overlapped with the conversion: the final fsync then finds little left to do. */
-  readonly writeback: Writeback;
+  readonly #writeback: Writeback;
   #sinceWriteback = 0;
 
   constructor(fd: number, layout: MappedRamLayout, streamOffset: number) {
     this.#fd = fd;
     this.#layout = layout;
-    this.#byName = new Map(layout.blocks.map((block, index) => [block.name, { index, bitmap: Buffer.alloc(block.bitmapBytes) }]));
-    this.writeback = new Writeback(fd);
+    this.#areas = new Map(layout.blocks.map((block, index) => [block.name, index]));
+    this.#pages = new PageWriter(fd, 'the output');
+    this.#writeback = new Writeback(fd);
     writeAll(fd, layout.head, streamOffset);
     for (const block of layout.blocks) writeAll(fd, block.preamble, block.preambleOffset);
   }
 
   /** A page's bytes, or null for a zero page (a hole; a page written before is zeroed). */
   page(blockName: string, address: number, data: Buffer | null): void {
-    const entry = this.#byName.get(blockName);
-    if (!entry) throw new SaveImageError('ERR_BAD_STREAM', `a page of block ${blockName}, which the MEM_SIZE list does not hold`);
-    const block = this.#layout.blocks[entry.index]!;
+    const area = this.#areas.get(blockName);
+    if (area === undefined) throw new SaveImageError('ERR_BAD_STREAM', `a page of block ${blockName}, which the MEM_SIZE list does not hold`);
     const pageSize = data?.length ?? 4096;
-    const index = Math.floor(address / pageSize);
-    const bit = 1 << (index & 7);
-    const at = block.pagesOffset + address;
-    if (data === null) {
-      if (entry.bitmap[index >> 3]! & bit) {
-        this.flush(); // a page stored before, now zero: the last record wins
-        writeAll(this.#fd, ZERO_PAGE.subarray(0, pageSize), at);
-        entry.bitmap[index >> 3]! &= ~bit;
-      }
-      return;
-    }
-    entry.bitmap[index >> 3]! |= bit;
-    if (this.#runStart + this.#runLength !== at || this.#runLength + data.length > this.#run.length) this.flush();
-    if (this.#runLength === 0) this.#runStart = at;
-    data.copy(this.#run, this.#runLength);
-    this.#runLength += data.length;
+    this.#pages.page(area, Math.floor(address / pageSize), this.#layout.blocks[area]!.pagesOffset + address, data);
   }
 
-  flush(): void {
-    if (this.#runLength > 0) writeAll(this.#fd, this.#run.subarray(0, this.#runLength), this.#runStart);
-    this.#sinceWriteback += this.#runLength;
-    this.#runLength = 0;
-    this.#runStart = -1;
-  }
-
-  /** Starts an fdatasync every 128 MiB written (the caller lets the event loop turn between). */
-  async overlapWriteback(): Promise<void> {
-    if (this.#sinceWriteback < WRITEBACK_EVERY_BYTES) return;
-    this.#sinceWriteback = 0;
+  /** Between chunks: keeps the writes queued few, and starts an fdatasync every 128 MiB. */
+  async pace(): Promise<void> {
+    await this.#pages.pace();
+    if (this.#pages.bytes - this.#sinceWriteback < WRITEBACK_EVERY_BYTES) return;
+    this.#sinceWriteback = this.#pages.bytes;
     await nextTurn(); // lets the previous fdatasync report back
-    this.writeback.start();
+    this.#writeback.start();
+  }
+
+  /** Waits for every write (on failure too: nothing may land once the descriptor closes). */
+  async settle(): Promise<void> {
+    await this.#pages.settle();
+    await this.#writeback.settle();
   }
 
   /** Bitmaps, the RAM section's end, the device tail; the file ends with the description. */
   async finish(model: StreamModel, tail: Buffer): Promise<void> {
-    this.flush();
-    await this.writeback.settle();
-    this.writeback.rethrow();
-    for (const { index, bitmap } of this.#byName.values()) writeAll(this.#fd, bitmap, this.#layout.blocks[index]!.bitmapOffset);
+    await this.#pages.finish();
+    await this.#writeback.settle();
+    this.#writeback.rethrow();
+    this.#layout.blocks.forEach((block, area) => writeAll(this.#fd, this.#pages.bitmapOf(area, block.bitmapBytes), block.bitmapOffset));
     const end = Buffer.concat([encodeMappedRamEnd(model), tail]);
     writeAll(this.#fd, end, this.#layout.tailOffset);
     ftruncateSync(this.#fd, this.#layout.tailOffset + end.length);
@@ -456,25 +440,30 @@ class MappedRamWriter {
 async function sequentialToSparse(params: Run, outFd: number, streamOffset: number, onPrologue: StoredHook): Promise<ImageWalk> {
   const collector = deviceCollector();
   let writer: MappedRamWriter | null = null;
-  const walk = await walkImage(params.source, {
-    ...readOptions(params),
-    onPrologue,
-    onDeviceSection: collector.onDeviceSection,
-    onMemSize(summary) {
-      const model = modelOf({ ...summary, opaqueFrom: null }, []);
-      writer = new MappedRamWriter(outFd, layoutMappedRam(model, streamOffset), streamOffset);
-    },
-    onStreamChunk: () => (writer as MappedRamWriter | null)?.overlapWriteback(),
-    onPage(block, address, data, fill) {
-      if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'a RAM page before the RAM block list');
-      writer.page(block.name, address, data !== null ? (isZero(data) ? null : data) : fill === 0 ? null : Buffer.alloc(block.pageSize, fill));
-    },
-  });
-  const model = modelOf(walk.summary, collector.devices);
-  if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
-  const capabilities = [...model.capabilities, MAPPED_RAM_CAPABILITY];
-  await (writer as MappedRamWriter).finish(model, encodeStreamTail(model, convertDescription(model.description, capabilities)));
-  return walk;
+  try {
+    const walk = await walkImage(params.source, {
+      ...readOptions(params),
+      onPrologue,
+      onDeviceSection: collector.onDeviceSection,
+      onMemSize(summary) {
+        const model = modelOf({ ...summary, opaqueFrom: null }, []);
+        writer = new MappedRamWriter(outFd, layoutMappedRam(model, streamOffset), streamOffset);
+      },
+      onStreamChunk: () => (writer as MappedRamWriter | null)?.pace(),
+      onPage(block, address, data, fill) {
+        if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'a RAM page before the RAM block list');
+        writer.page(block.name, address, data !== null ? (isZero(data) ? null : data) : fill === 0 ? null : Buffer.alloc(block.pageSize, fill));
+      },
+    });
+    const model = modelOf(walk.summary, collector.devices);
+    if (writer === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
+    const capabilities = [...model.capabilities, MAPPED_RAM_CAPABILITY];
+    await (writer as MappedRamWriter).finish(model, encodeStreamTail(model, convertDescription(model.description, capabilities)));
+    return walk;
+  } catch (error) {
+    await (writer as MappedRamWriter | null)?.settle(); // nothing may land once the descriptor closes
+    throw error;
+  }
 }
 
 /** Sparse to sparse (a new prologue moves every absolute offset): the model, then the pages copied. */
@@ -483,20 +472,25 @@ async function sparseToSparse(params: Run, outFd: number, streamOffset: number, 
   const walk = await walkImage(params.source, { ...readOptions(params), onPrologue, onDeviceSection: collector.onDeviceSection });
   const model = modelOf(walk.summary, collector.devices);
   const writer = new MappedRamWriter(outFd, layoutMappedRam(model, streamOffset), streamOffset);
-  const fd = params.source.fd;
-  const page = Buffer.allocUnsafe(65536);
-  for (const block of walk.summary.ramBlocks) {
-    const mapped = block.mappedRam!;
-    const bitmap = readAt(fd, mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
-    for (let i = 0; i < block.pages; i++) {
-      if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
-      const view = page.subarray(0, mapped.pageSize);
-      readFully(fd, view, 0, mapped.pageSize, mapped.pagesOffset + i * mapped.pageSize);
-      writer.page(block.name, i * mapped.pageSize, isZero(view) ? null : view);
-      await writer.overlapWriteback();
+  try {
+    const fd = params.source.fd;
+    const page = Buffer.allocUnsafe(65536);
+    for (const block of walk.summary.ramBlocks) {
+      const mapped = block.mappedRam!;
+      const bitmap = readAt(fd, mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
+      for (let i = 0; i < block.pages; i++) {
+        if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
+        const view = page.subarray(0, mapped.pageSize);
+        readFully(fd, view, 0, mapped.pageSize, mapped.pagesOffset + i * mapped.pageSize);
+        writer.page(block.name, i * mapped.pageSize, isZero(view) ? null : view);
+        await writer.pace();
+      }
     }
+    await writer.finish(model, encodeStreamTail(model, convertDescription(model.description, model.capabilities)));
+  } catch (error) {
+    await writer.settle();
+    throw error;
   }
-  await writer.finish(model, encodeStreamTail(model, convertDescription(model.description, model.capabilities)));
   return walk;
 }
 

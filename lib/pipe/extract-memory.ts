@@ -14,12 +14,12 @@ import { SaveImageError } from '../errors.js';
 import { parseXml } from '../xml/parse.js';
 import { domainAbi } from '../xml/domain.js';
 import { readFully, writeAll } from './fd-io.js';
+import { PageWriter } from './page-writer.js';
 import type { FdSource } from './fd-source.js';
 import { walkImage, type WalkImageOptions } from './walk-image.js';
 
 /** Guests savekit lays out: at most this much RAM (the page bitmaps are kept in memory). */
 const MAX_RAM_BYTES = 2 ** 40;
-const RUN_BYTES = 1024 * 1024;
 
 export interface MemoryExtraction {
   kind: 'physical' | 'elf';
@@ -37,57 +37,11 @@ export interface MemoryOptions extends Pick<WalkImageOptions, 'readOptions'> {
   onProgress?: (bytes: number) => void;
 }
 
-/**
- * Pages written to the output at file offsets, in runs. No fsync: unlike a save image, nothing
- * orders these writes (cp does not sync either), and syncing as it goes made it slower.
- */
-class PageSink {
-  readonly #run = Buffer.allocUnsafe(RUN_BYTES);
-  #runStart = -1;
-  #runLength = 0;
-  /** Pages written, one bit each per range (so a later zero page over one can clear it). */
-  readonly #written = new Map<number, Uint8Array>();
-  dataPages = 0;
-
-  constructor(readonly fd: number) {}
-
-  page(rangeIndex: number, pageIndex: number, fileOffset: number, data: Buffer | null): void {
-    let bits = this.#written.get(rangeIndex);
-    if (!bits) this.#written.set(rangeIndex, (bits = new Uint8Array(0)));
-    if (bits.length <= pageIndex >> 3) {
-      const grown = new Uint8Array(Math.max((pageIndex >> 3) + 1, bits.length * 2));
-      grown.set(bits);
-      this.#written.set(rangeIndex, (bits = grown));
-    }
-    const bit = 1 << (pageIndex & 7);
-    if (data === null) {
-      if (bits[pageIndex >> 3]! & bit) {
-        this.flush(); // a page written before, now zero: the last record wins
-        writeAll(this.fd, Buffer.alloc(4096), fileOffset);
-        bits[pageIndex >> 3]! &= ~bit;
-        this.dataPages--;
-      }
-      return;
-    }
-    if (!(bits[pageIndex >> 3]! & bit)) this.dataPages++;
-    bits[pageIndex >> 3]! |= bit;
-    if (this.#runStart + this.#runLength !== fileOffset || this.#runLength + data.length > this.#run.length) this.flush();
-    if (this.#runLength === 0) this.#runStart = fileOffset;
-    data.copy(this.#run, this.#runLength);
-    this.#runLength += data.length;
-  }
-
-  flush(): void {
-    if (this.#runLength > 0) writeAll(this.fd, this.#run.subarray(0, this.#runLength), this.#runStart);
-    this.#runLength = 0;
-  }
-}
-
 const ZERO_PAGE = Buffer.alloc(65536);
 const isZero = (page: Buffer) => page.equals(ZERO_PAGE.subarray(0, page.length));
 
 export async function extractMemory(source: FdSource, outFd: number, options: MemoryOptions): Promise<MemoryExtraction> {
-  const sink = new PageSink(outFd);
+  const sink = new PageWriter(outFd, 'the output');
   let layout: PhysicalLayout | null = null;
   let elf: ElfCoreLayout | null = null;
   const devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }> = [];
@@ -104,78 +58,84 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
     }
     return null;
   };
-  const walk = await walkImage(source, {
-    ...(options.readOptions ? { readOptions: options.readOptions } : {}),
-    onPrologue(image) {
-      // Room for the notes of every vCPU the domain may have (the device state says how many
-      // there are only at the end, and the pages must go to their offsets before that).
-      const vcpus = (() => {
-        try {
-          return domainAbi(parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset })).vcpus;
-        } catch {
-          return null;
-        }
-      })();
-      reservedCpus = Math.min(Math.max(vcpus ?? 1, 1), 4096);
-      return null;
-    },
-    onMemSize(summary) {
-      const total = summary.ramBlocks.reduce((sum, block) => sum + block.length, 0);
-      if (total > MAX_RAM_BYTES) throw new SaveImageError('ERR_BAD_STREAM', `the RAM blocks add up to ${total} bytes: more than the ${MAX_RAM_BYTES} savekit lays out`);
-      layout = physicalLayout(summary.machine, summary.ramBlocks, options.below4g === undefined ? {} : { below4g: options.below4g });
-      if (options.kind === 'elf') elf = layoutElfCore(layout.ranges, reservedNoteBytes(reservedCpus));
-    },
-    onDeviceSection(section, bytes, offset) {
-      if (options.kind === 'elf' && (section.name === 'cpu' || section.name === 'cpu_common')) devices.push({ section, bytes, offset });
-    },
-    onPage(block: RamBlockSummary, address, data, fill) {
-      const at = target(block.name, address);
-      if (at === null) return;
-      sink.page(at.range, at.page, at.offset, data === null ? (fill === 0 ? null : Buffer.alloc(block.pageSize, fill)) : isZero(data) ? null : data);
-    },
-  });
-  if (layout === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
-  const finalLayout: PhysicalLayout = layout;
-  // Sparse (mapped-ram) images keep their pages at file offsets, read here from the bitmaps.
-  for (const block of walk.summary.ramBlocks) {
-    if (!block.mappedRam || block.mappedRam.pagesOffset === 0) continue;
-    if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: read it from a file, not a pipe');
-    const { bitmapOffset, pagesOffset, pageSize } = block.mappedRam;
-    const bitmap = source.readAt(bitmapOffset, Math.ceil(block.pages / 64) * 8);
-    const page = Buffer.allocUnsafe(pageSize);
-    for (let i = 0; i < block.pages; i++) {
-      if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
-      const at = target(block.name, i * pageSize);
-      if (at === null) continue;
-      readFully(source.fd, page, 0, pageSize, pagesOffset + i * pageSize);
-      sink.page(at.range, at.page, at.offset, isZero(page) ? null : page);
+  try {
+    const walk = await walkImage(source, {
+      ...(options.readOptions ? { readOptions: options.readOptions } : {}),
+      onPrologue(image) {
+        // Room for the notes of every vCPU the domain may have (the device state says how many
+        // there are only at the end, and the pages must go to their offsets before that).
+        const vcpus = (() => {
+          try {
+            return domainAbi(parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset })).vcpus;
+          } catch {
+            return null;
+          }
+        })();
+        reservedCpus = Math.min(Math.max(vcpus ?? 1, 1), 4096);
+        return null;
+      },
+      onMemSize(summary) {
+        const total = summary.ramBlocks.reduce((sum, block) => sum + block.length, 0);
+        if (total > MAX_RAM_BYTES) throw new SaveImageError('ERR_BAD_STREAM', `the RAM blocks add up to ${total} bytes: more than the ${MAX_RAM_BYTES} savekit lays out`);
+        layout = physicalLayout(summary.machine, summary.ramBlocks, options.below4g === undefined ? {} : { below4g: options.below4g });
+        if (options.kind === 'elf') elf = layoutElfCore(layout.ranges, reservedNoteBytes(reservedCpus));
+      },
+      onDeviceSection(section, bytes, offset) {
+        if (options.kind === 'elf' && (section.name === 'cpu' || section.name === 'cpu_common')) devices.push({ section, bytes, offset });
+      },
+      onPage(block: RamBlockSummary, address, data, fill) {
+        const at = target(block.name, address);
+        if (at === null) return;
+        sink.page(at.range, at.page, at.offset, data === null ? (fill === 0 ? null : Buffer.alloc(block.pageSize, fill)) : isZero(data) ? null : data);
+      },
+    });
+    if (layout === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
+    const finalLayout: PhysicalLayout = layout;
+    // Sparse (mapped-ram) images keep their pages at file offsets, read here from the bitmaps.
+    for (const block of walk.summary.ramBlocks) {
+      if (!block.mappedRam || block.mappedRam.pagesOffset === 0) continue;
+      if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: read it from a file, not a pipe');
+      const { bitmapOffset, pagesOffset, pageSize } = block.mappedRam;
+      const bitmap = source.readAt(bitmapOffset, Math.ceil(block.pages / 64) * 8);
+      const page = Buffer.allocUnsafe(pageSize);
+      for (let i = 0; i < block.pages; i++) {
+        if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
+        const at = target(block.name, i * pageSize);
+        if (at === null) continue;
+        readFully(source.fd, page, 0, pageSize, pagesOffset + i * pageSize);
+        sink.page(at.range, at.page, at.offset, isZero(page) ? null : page);
+        await sink.pace();
+      }
     }
-  }
-  sink.flush();
-  let fileBytes: number;
-  let cpus: X86Registers[] = [];
-  if (elf !== null) {
-    const core: ElfCoreLayout = elf;
-    cpus = registersOf(devices, walk.summary.vmdescription?.deviceDescriptions ?? null);
-    const notes = encodeCpuNotes(cpus);
-    if (notes.length > core.notesBytes) {
-      throw new SaveImageError('ERR_BAD_STREAM', `the stream holds ${cpus.length} vCPUs, more than the ${reservedCpus} the domain XML declares: their notes do not fit the room kept for them`);
+    await sink.finish();
+    let fileBytes: number;
+    let cpus: X86Registers[] = [];
+    if (elf !== null) {
+      const core: ElfCoreLayout = elf;
+      cpus = registersOf(devices, walk.summary.vmdescription?.deviceDescriptions ?? null);
+      const notes = encodeCpuNotes(cpus);
+      if (notes.length > core.notesBytes) {
+        throw new SaveImageError('ERR_BAD_STREAM', `the stream holds ${cpus.length} vCPUs, more than the ${reservedCpus} the domain XML declares: their notes do not fit the room kept for them`);
+      }
+      writeAll(outFd, Buffer.concat([encodeElfHeaders(core, isLongMode(cpus), notes.length), notes]), 0);
+      writeAll(outFd, shstrtab(), core.shstrtabOffset);
+      fileBytes = core.fileBytes;
+    } else {
+      fileBytes = Math.max(...finalLayout.ranges.map((range) => range.address + range.length));
     }
-    writeAll(outFd, Buffer.concat([encodeElfHeaders(core, isLongMode(cpus), notes.length), notes]), 0);
-    writeAll(outFd, shstrtab(), core.shstrtabOffset);
-    fileBytes = core.fileBytes;
-  } else {
-    fileBytes = Math.max(...finalLayout.ranges.map((range) => range.address + range.length));
+    ftruncateSync(outFd, fileBytes);
+    const core = elf as ElfCoreLayout | null;
+    return {
+      kind: options.kind,
+      layout: finalLayout,
+      elf: core === null ? null : { loads: core.loads, cpus: cpus.length, machine: isLongMode(cpus) ? 'x86_64' : 'i386' },
+      dataPages: sink.dataPages,
+      fileBytes,
+    };
+  } catch (error) {
+    await sink.settle(); // no write may land on the descriptor once the caller closes it
+    throw error;
   }
-  ftruncateSync(outFd, fileBytes);
-  const core = elf as ElfCoreLayout | null;
-  return {
-    kind: options.kind,
-    layout: finalLayout,
-    elf: core === null ? null : { loads: core.loads, cpus: cpus.length, machine: isLongMode(cpus) ? 'x86_64' : 'i386' },
-    dataPages: sink.dataPages,
-    fileBytes,
-  };
 }
 
 /** Every vCPU's registers from its decoded `cpu` (and `cpu_common`) sections. */
