@@ -9,13 +9,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_DIR, type Case, pairedRatio, peakRssMiB, requireCommands, SAVEKIT, table, timeCases } from './harness.js';
+import { BENCH_DIR, pairedRatio, peakRssMiB, requireCommands, SAVEKIT_SH, table, timeCases, type Case } from './harness.js';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
 
 requireCommands('zstd', 'cp');
 const GIB = 1024 ** 3;
 const node = process.execPath;
-const savekit = `${node} ${SAVEKIT} convert --quiet`;
+const savekit = `${node} ${SAVEKIT_SH} convert --quiet`;
 
 function sh(command: string): string {
   const result = spawnSync('bash', ['-o', 'pipefail', '-c', command], { encoding: 'utf8' });
@@ -33,7 +33,7 @@ function realisticImage(ramGiB: number): string {
 }
 
 const image = realisticImage(4);
-const payloadOffset = (JSON.parse(sh(`${node} ${SAVEKIT} info --json ${image}`)) as { payloadOffset: number }).payloadOffset;
+const payloadOffset = (JSON.parse(sh(`${node} ${SAVEKIT_SH} info --json ${image}`)) as { payloadOffset: number }).payloadOffset;
 const at = (name: string) => join(BENCH_DIR, name);
 if (!existsSync(at('convert-4g.qemu'))) sh(`tail -c +${payloadOffset + 1} ${image} > ${at('convert-4g.qemu')}`);
 if (!existsSync(at('convert-4g-zstd.save'))) sh(`${savekit} --format zstd ${image} ${at('convert-4g-zstd.save')}`);

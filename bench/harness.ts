@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
 
 export const SAVEKIT = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+/** A path as one shell word (a clone's path may hold spaces). */
+export const shellWord = (path: string): string => `'${path.replaceAll("'", "'\\''")}'`;
+/** The CLI as one shell word, for the command lines below. */
+export const SAVEKIT_SH = shellWord(SAVEKIT);
 export const BENCH_DIR = join(tmpdir(), 'savekit-bench');
 mkdirSync(BENCH_DIR, { recursive: true });
 
@@ -87,7 +91,7 @@ export function syntheticImageOf(bytes: number, options: { sealed?: boolean } = 
     return path;
   }
   const sealed = join(BENCH_DIR, `synthetic-${bytes}-sealed.save`);
-  if (!existsSync(sealed) || statSync(sealed).size !== statSync(path).size) run(`${process.execPath} ${SAVEKIT} rewrite --seal --quiet ${path} ${sealed}`);
+  if (!existsSync(sealed) || statSync(sealed).size !== statSync(path).size) run(`${process.execPath} ${SAVEKIT_SH} rewrite --seal --quiet ${path} ${sealed}`);
   run(`cat ${sealed} > /dev/null`);
   return sealed;
 }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImageFile } from '../lib/file/open.js';
-import { BENCH_DIR, requireCommands, SAVEKIT, syntheticImageOf, table, timeCases } from './harness.js';
+import { BENCH_DIR, requireCommands, SAVEKIT_SH, syntheticImageOf, table, timeCases } from './harness.js';
 
 requireCommands('xxhsum');
 const GIB = 1024 ** 3;
@@ -18,9 +18,9 @@ const sealed = syntheticImageOf(4 * GIB, { sealed: true }); // the same payload,
 
 const timings = timeCases([
   { name: 'xxhsum -H1 PAYLOAD', command: `xxhsum -H1 ${payload}` },
-  { name: 'savekit hash IMG', command: `${node} ${SAVEKIT} hash ${image}` },
+  { name: 'savekit hash IMG', command: `${node} ${SAVEKIT_SH} hash ${image}` },
   { name: 'cat PAYLOAD | xxhsum -H1', command: `cat ${payload} | xxhsum -H1` },
-  { name: 'cat IMG | savekit hash -', command: `cat ${image} | ${node} ${SAVEKIT} hash -` },
-  { name: 'savekit verify SEALED', command: `${node} ${SAVEKIT} verify ${sealed}` },
+  { name: 'cat IMG | savekit hash -', command: `cat ${image} | ${node} ${SAVEKIT_SH} hash -` },
+  { name: 'savekit verify SEALED', command: `${node} ${SAVEKIT_SH} verify ${sealed}` },
 ]);
 console.log(`\n${table('XXH64 of a 4 GiB payload', timings, payloadLength, 'xxhsum -H1 PAYLOAD')}`);

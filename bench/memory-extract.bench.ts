@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { FdSource } from '../lib/pipe/fd-source.js';
 import { walkImage } from '../lib/pipe/walk-image.js';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
-import { BENCH_DIR, pairedRatio, peakRssMiB, requireCommands, SAVEKIT, table, timeCases } from './harness.js';
+import { BENCH_DIR, pairedRatio, peakRssMiB, requireCommands, SAVEKIT_SH, table, timeCases } from './harness.js';
 
 requireCommands('cp');
 const GIB = 1024 ** 3;
@@ -46,8 +46,8 @@ const out = join(BENCH_DIR, 'memory-out');
 const timings = timeCases(
   [
     { name: 'cp --sparse=always IMG OUT', command: `cp --sparse=always ${img} ${out}` },
-    { name: 'savekit extract-ram --physical', command: `${node} ${SAVEKIT} extract-ram --physical ${img} ${out}` },
-    { name: 'savekit extract-ram --elf', command: `${node} ${SAVEKIT} extract-ram --elf ${img} ${out}` },
+    { name: 'savekit extract-ram --physical', command: `${node} ${SAVEKIT_SH} extract-ram --physical ${img} ${out}` },
+    { name: 'savekit extract-ram --elf', command: `${node} ${SAVEKIT_SH} extract-ram --elf ${img} ${out}` },
   ],
   5,
   () => {
@@ -61,7 +61,7 @@ for (const name of ['savekit extract-ram --physical', 'savekit extract-ram --elf
 const small = image(1);
 const large = image(8);
 for (const kind of ['physical', 'elf']) {
-  const rss = [peakRssMiB(`${node} ${SAVEKIT} extract-ram --${kind} ${small} ${out}`), peakRssMiB(`${node} ${SAVEKIT} extract-ram --${kind} ${large} ${out}`)];
+  const rss = [peakRssMiB(`${node} ${SAVEKIT_SH} extract-ram --${kind} ${small} ${out}`), peakRssMiB(`${node} ${SAVEKIT_SH} extract-ram --${kind} ${large} ${out}`)];
   console.log(`| extract-ram --${kind} | ${rss[0]!.toFixed(1)} MiB at 1 GiB | ${rss[1]!.toFixed(1)} MiB at 8 GiB | ${((Math.abs(rss[1]! - rss[0]!) / rss[0]!) * 100).toFixed(1)}% |`);
 }
 rmSync(out, { force: true });

@@ -4,7 +4,7 @@
 // Run: npm run bench:memory
 import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_DIR, peakRssMiB, SAVEKIT } from './harness.js';
+import { BENCH_DIR, peakRssMiB, SAVEKIT_SH } from './harness.js';
 import { SYNTHETIC_XML, syntheticPrologue } from '../test/helpers/synthetic-image.js';
 
 const GIB = 1024 ** 3;
@@ -32,9 +32,9 @@ const results: Record<string, number[]> = {};
 for (const size of [1 * GIB, 8 * GIB]) {
   const image = sparseImage(size);
   const commands = {
-    'rewrite IMG - (to /dev/null)': `${node} ${SAVEKIT} rewrite --xml ${xml} ${image} -`,
-    'cat IMG | rewrite | cat': `bash -c 'cat ${image} | ${node} ${SAVEKIT} rewrite --xml ${xml} | cat > /dev/null'`,
-    'hash IMG (hashing thread)': `${node} ${SAVEKIT} hash ${image}`,
+    'rewrite IMG - (to /dev/null)': `${node} ${SAVEKIT_SH} rewrite --xml ${xml} ${image} -`,
+    'cat IMG | rewrite | cat': `bash -c 'cat ${image} | ${node} ${SAVEKIT_SH} rewrite --xml ${xml} | cat > /dev/null'`,
+    'hash IMG (hashing thread)': `${node} ${SAVEKIT_SH} hash ${image}`,
   };
   for (const [name, command] of Object.entries(commands)) {
     // For the pipe case GNU time reports the largest process of the pipeline (savekit).

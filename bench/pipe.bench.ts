@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readImageFile } from '../lib/file/open.js';
-import { BENCH_DIR, requireCommands, SAVEKIT, syntheticImageOf, table, timeCases } from './harness.js';
+import { BENCH_DIR, requireCommands, SAVEKIT_SH, shellWord, syntheticImageOf, table, timeCases } from './harness.js';
 
 requireCommands('pv', 'cp', 'cat', 'sync');
 const GIB = 1024 ** 3;
@@ -20,16 +20,17 @@ const out = join(BENCH_DIR, 'out');
 mkdirSync(out, { recursive: true });
 const node = process.execPath;
 const variants = new URL('./variants/', import.meta.url).pathname;
+const variant = (name: string) => shellWord(`${variants}${name}`);
 
 const pipes = timeCases([
   { name: 'cat | cat | cat', command: `cat ${image} | cat | cat > /dev/null` },
   { name: 'cat | pv | cat', command: `cat ${image} | pv -q | cat > /dev/null` },
-  { name: 'cat | savekit rewrite --xml X | cat', command: `cat ${image} | ${node} ${SAVEKIT} rewrite --xml ${xml} | cat > /dev/null` },
-  { name: 'cat SEALED | savekit rewrite --xml X | cat (checks the seal)', command: `cat ${sealed} | ${node} ${SAVEKIT} rewrite --xml ${xml} | cat > /dev/null` },
-  { name: 'same, pipes not grown (SAVEKIT_NO_GROW_PIPES=1)', command: `cat ${image} | SAVEKIT_NO_GROW_PIPES=1 ${node} ${SAVEKIT} rewrite --xml ${xml} | cat > /dev/null` },
-  { name: 'cat | Node pipeline(createRewriteStream) | cat', command: `cat ${image} | ${node} ${variants}node-streams.mjs pipeline ${xml} | cat > /dev/null` },
-  { name: 'cat | stream-chain([createRewriteStream]) | cat', command: `cat ${image} | ${node} ${variants}node-streams.mjs chain ${xml} | cat > /dev/null` },
-  { name: 'cat | Node PassThrough (no rewrite) | cat', command: `cat ${image} | ${node} ${variants}node-streams.mjs passthrough | cat > /dev/null` },
+  { name: 'cat | savekit rewrite --xml X | cat', command: `cat ${image} | ${node} ${SAVEKIT_SH} rewrite --xml ${xml} | cat > /dev/null` },
+  { name: 'cat SEALED | savekit rewrite --xml X | cat (checks the seal)', command: `cat ${sealed} | ${node} ${SAVEKIT_SH} rewrite --xml ${xml} | cat > /dev/null` },
+  { name: 'same, pipes not grown (SAVEKIT_NO_GROW_PIPES=1)', command: `cat ${image} | SAVEKIT_NO_GROW_PIPES=1 ${node} ${SAVEKIT_SH} rewrite --xml ${xml} | cat > /dev/null` },
+  { name: 'cat | Node pipeline(createRewriteStream) | cat', command: `cat ${image} | ${node} ${variant('node-streams.mjs')} pipeline ${xml} | cat > /dev/null` },
+  { name: 'cat | stream-chain([createRewriteStream]) | cat', command: `cat ${image} | ${node} ${variant('node-streams.mjs')} chain ${xml} | cat > /dev/null` },
+  { name: 'cat | Node PassThrough (no rewrite) | cat', command: `cat ${image} | ${node} ${variant('node-streams.mjs')} passthrough | cat > /dev/null` },
 ]);
 
 const clean = (): void => {
@@ -40,9 +41,9 @@ const files = timeCases(
   [
     { name: 'cp IMG OUT', command: `cp ${image} ${out}/copy.save` },
     { name: 'cp IMG OUT && sync OUT', command: `cp ${image} ${out}/copy.save && sync ${out}/copy.save` },
-    { name: 'savekit rewrite --xml X IMG OUT (fsyncs)', command: `${node} ${SAVEKIT} rewrite --xml ${xml} ${image} ${out}/copy.save` },
-    { name: 'savekit rewrite --seal --xml X IMG OUT (fsyncs)', command: `${node} ${SAVEKIT} rewrite --seal --xml ${xml} ${image} ${out}/copy.save` },
-    { name: 'copyFile + in-place patch (same size)', command: `${node} ${variants}copy-then-patch.mjs ${image} ${out}/copy.save ${sameSizeXml}` },
+    { name: 'savekit rewrite --xml X IMG OUT (fsyncs)', command: `${node} ${SAVEKIT_SH} rewrite --xml ${xml} ${image} ${out}/copy.save` },
+    { name: 'savekit rewrite --seal --xml X IMG OUT (fsyncs)', command: `${node} ${SAVEKIT_SH} rewrite --seal --xml ${xml} ${image} ${out}/copy.save` },
+    { name: 'copyFile + in-place patch (same size)', command: `${node} ${variant('copy-then-patch.mjs')} ${image} ${out}/copy.save ${sameSizeXml}` },
   ],
   3,
   clean,

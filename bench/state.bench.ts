@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BENCH_DIR, type Case, pairedRatio, peakRssMiB, SAVEKIT, table, timeCases } from './harness.js';
+import { BENCH_DIR, pairedRatio, peakRssMiB, SAVEKIT, SAVEKIT_SH, table, timeCases, type Case } from './harness.js';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
 import { spawnSync } from 'node:child_process';
 
@@ -31,9 +31,9 @@ function bareStream(image: string, name: string): string {
 
 function measure(title: string, image: string, name: string, rounds: number): void {
   const cases: Case[] = [
-    { name: 'savekit walk IMG', command: `${node} ${SAVEKIT} walk '${image}'` },
-    { name: 'savekit state IMG', command: `${node} ${SAVEKIT} state '${image}'` },
-    { name: 'savekit state --format analyze-migration IMG', command: `${node} ${SAVEKIT} state --format analyze-migration '${image}'` },
+    { name: 'savekit walk IMG', command: `${node} ${SAVEKIT_SH} walk '${image}'` },
+    { name: 'savekit state IMG', command: `${node} ${SAVEKIT_SH} state '${image}'` },
+    { name: 'savekit state --format analyze-migration IMG', command: `${node} ${SAVEKIT_SH} state --format analyze-migration '${image}'` },
   ];
   if (script) cases.push({ name: 'analyze-migration.py -d state BARE', command: `python3 '${script}' -f '${bareStream(image, name)}' -d state` });
   const timings = timeCases(cases, rounds);
@@ -66,7 +66,7 @@ for (const { label, name, options } of IMAGES) {
   if (name === 'state-4g-0') {
     const small = join(BENCH_DIR, 'state-512m.save');
     if (!existsSync(small)) writeSyntheticImage(small, { ramBytes: 512 * 1024 * 1024, zeroPageEvery: 0 });
-    const rss = [peakRssMiB(`${node} ${SAVEKIT} state '${small}'`), peakRssMiB(`${node} ${SAVEKIT} state '${image}'`)];
+    const rss = [peakRssMiB(`${node} ${SAVEKIT_SH} state '${small}'`), peakRssMiB(`${node} ${SAVEKIT_SH} state '${image}'`)];
     console.log(`| savekit state | ${rss[0]!.toFixed(1)} MiB at 512 MiB | ${rss[1]!.toFixed(1)} MiB at 4 GiB | ${((Math.abs(rss[1]! - rss[0]!) / rss[0]!) * 100).toFixed(1)}% |`);
   }
 }
