@@ -6,8 +6,7 @@ import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
-import { SaveImageError } from '../errors.js';
-import { startProgram } from './programs.js';
+import { compressorFailed, startProgram, watchExit } from './programs.js';
 import { isRegularFile, writeAll } from './fd-io.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -133,17 +132,10 @@ function gzipSink(fd: number, level: number | undefined): PayloadSink {
 async function programSink(format: string, fd: number, options: CompressOptions): Promise<PayloadSink> {
   const { program, args } = compressCommand(format, options);
   const child = await startProgram<ChildProcessByStdio<Writable, null, Readable>>(program, args, ['pipe', fd, 'pipe'], `writing a ${format} payload`);
-  const errors: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  const { exited, said } = watchExit(child);
   let inputError: unknown = null;
   child.stdin.on('error', (error) => (inputError ??= error)); // the program died; its status says why
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const failed = async () => {
-    const status = await exited;
-    const said = Buffer.concat(errors).toString().trim();
-    const errno = /No space left on device/i.test(said) ? ' (ENOSPC)' : '';
-    return new SaveImageError('ERR_IO', `${program} ${args.join(' ')} exited with status ${status}${errno}: ${said || 'no message'}`);
-  };
+  const failed = async () => compressorFailed(`${program} ${args.join(' ')}`, await exited, said());
   return {
     async write(chunk) {
       if (inputError) throw await failed();

@@ -6,8 +6,7 @@
 import type { ChildProcessByStdio } from 'node:child_process';
 import { fstatSync, ftruncateSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type FormatName, HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
 import { decodeHeader, encodeHeaderInto, formatName, withPayloadFormat } from '../codec/header.js';
 import { decodePrologue, type SaveImagePrologue } from '../codec/prologue.js';
@@ -31,7 +30,7 @@ import { SaveImageError } from '../errors.js';
 import { createXxh64 } from '../hash.js';
 import { compressCommand, createPayloadSink, type CompressOptions, decompressCommand, type PayloadSink } from './compressors.js';
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
-import { startProgram } from './programs.js';
+import { compressorFailed, decompressorFailed, startProgram, watchExit } from './programs.js';
 import { PageWriter } from './page-writer.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
 import { assertSealHolds, type RewriteParams } from './rewrite.js';
@@ -78,24 +77,27 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
   const inputHasher = before.seal ? await createXxh64() : null;
   const expected = source.size === null ? (before.seal?.payloadLength ?? null) : source.size - before.payloadOffset;
   params.onStart?.(expected);
-  let storedIn = 0;
+  let progress = 0;
   // A sparse input is walked with seeks over its holes, unless a seal asks for every byte.
   const onPrologue = () =>
     from === 'sparse' && inputHasher === null
       ? null
       : (chunk: Buffer) => {
           inputHasher?.update(chunk);
-          storedIn += chunk.length;
-          params.onProgress?.(storedIn);
+          params.onProgress?.((progress += chunk.length));
         };
   writeAll(outFd, toFile ? withPartMagic(prologue) : prologue, null); // the payload follows from this offset on
   const streamOffset = prologue.length;
 
   const run: Run = { ...params, before };
+  const compressed = (format: FormatName) => format !== 'raw' && format !== 'sparse';
+  // Between two files, the program libvirt runs reads and writes them itself (savekit walks beside).
+  const decompressesItself = compressed(from) && to === 'raw' && toFile && source.seekable;
+  const compressesItself = from === 'raw' && compressed(to) && to !== 'gzip' && source.seekable;
   let walk: ImageWalk;
-  if (from !== 'sparse' && from !== 'raw' && to === 'raw' && toFile) {
+  if (decompressesItself) {
     walk = await decompressToFile(run, from, outFd, streamOffset);
-  } else if (from === 'raw' && to !== 'raw' && to !== 'gzip' && to !== 'sparse' && source.seekable) {
+  } else if (compressesItself) {
     walk = await compressFile(run, outFd, onPrologue);
   } else if (from !== 'sparse' && to !== 'sparse') {
     walk = await carrySequential(run, outFd, onPrologue);
@@ -105,10 +107,10 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
     walk = await sparseToSequential(run, outFd, onPrologue);
   }
   const summary = walk.summary;
-  storedIn = walk.payloadLength;
+  const storedIn = walk.payloadLength;
   if (before.seal) {
     // decompressToFile hands the input to the decompressor: its bytes are hashed here instead.
-    const digest = from !== 'sparse' && from !== 'raw' && to === 'raw' && toFile ? await hashFileRange(source.fd, before.payloadOffset, storedIn) : inputHasher!.digestHex();
+    const digest = decompressesItself ? await hashFileRange(source.fd, before.payloadOffset, storedIn) : inputHasher!.digestHex();
     assertSealHolds(before.seal, before.payloadOffset, storedIn, digest);
   }
 
@@ -142,7 +144,6 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
     seal,
   };
 }
-
 
 function withPartMagic(prologue: Buffer): Buffer {
   const copy = Buffer.from(prologue);
@@ -192,15 +193,12 @@ function assertWalkable(summary: WalkSummary): void {
  */
 async function decompressToFile(params: Run, from: string, outFd: number, streamOffset: number): Promise<ImageWalk> {
   const { source, before } = params;
-  // The decompressor reads the input descriptor from its file offset: put it at the payload (a
-  // pipe is there already, as only the prologue was read from it).
-  if (source.seekable) positionAtPayload(source.fd, before.payloadOffset);
+  positionAtPayload(source.fd, before.payloadOffset); // the decompressor reads from the file offset
   const { program } = decompressCommand(from);
   const child = await startProgram<ChildProcessByStdio<null, null, Readable>>(program, ['-dc'], [source.fd, outFd, 'pipe'], `reading a ${from} payload`);
-  const errors: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  const { exited, said } = watchExit(child);
   let status: number | null | undefined;
-  const exited = new Promise<void>((resolve) => child.once('close', (code) => ((status = code), resolve())));
+  void exited.then((code) => (status = code));
   const walker = new QemuStreamWalker({ baseOffset: 0, offsetsOf: `the decompressed ${from} stream`, onPage: () => undefined });
   const buffer = Buffer.allocUnsafe(256 * 1024);
   const writeback = new Writeback(outFd);
@@ -223,10 +221,8 @@ async function decompressToFile(params: Run, from: string, outFd: number, stream
       if (status !== undefined) break; // exited, and everything it wrote is read
       await Promise.race([exited, sleep(1)]);
     }
-    if (status !== 0) throw new SaveImageError('ERR_BAD_STREAM', `the ${from} payload is damaged: ${program} -dc exited with status ${status}: ${Buffer.concat(errors).toString().trim()}`);
-    const summary = walker.end();
-    const stored = source.size === null ? (before.seal?.payloadLength ?? 0) : source.size - before.payloadOffset;
-    return { image: before, summary, payloadLength: stored };
+    if (status !== 0) throw decompressorFailed(from, program, status ?? null, said());
+    return { image: before, summary: walker.end(), payloadLength: source.size! - before.payloadOffset };
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
@@ -247,9 +243,7 @@ async function compressFile(params: Run, outFd: number, onPrologue: StoredHook):
   positionAtPayload(source.fd, before.payloadOffset);
   const { program, args } = compressCommand(params.format, params);
   const child = await startProgram<ChildProcessByStdio<null, null, Readable>>(program, args, [source.fd, outFd, 'pipe'], `writing a ${params.format} payload`);
-  const errors: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const { exited, said } = watchExit(child);
   const writeback = new Writeback(outFd);
   // The output grows beside the walk: flush it as it does (the timer runs while savekit waits).
   const timer = setInterval(() => writeback.start(), 250);
@@ -257,10 +251,7 @@ async function compressFile(params: Run, outFd: number, onPrologue: StoredHook):
     const walk = await walkImage(source, { ...readOptions(params), onPrologue, onPage: () => undefined });
     assertWalkable(walk.summary);
     const status = await exited;
-    if (status !== 0) {
-      const said = Buffer.concat(errors).toString().trim();
-      throw new SaveImageError('ERR_IO', `${program} ${args.join(' ')} exited with status ${status}${/No space left/i.test(said) ? ' (ENOSPC)' : ''}: ${said || 'no message'}`);
-    }
+    if (status !== 0) throw compressorFailed(`${program} ${args.join(' ')}`, status, said());
     return walk;
   } catch (error) {
     child.kill('SIGKILL');

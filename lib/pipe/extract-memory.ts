@@ -47,16 +47,17 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
   const devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }> = [];
   let reservedCpus = 1;
   /** Where a block's page lands in the output file, or -1 when it has no guest-physical place. */
-  const target = (block: string, address: number): { range: number; page: number; offset: number } | null => {
+  /** Writes a page of `block` where it lands in the output, if it has a guest-physical place. */
+  const place = (block: string, address: number, data: Buffer | null): void => {
     const ranges = elf ? elf.loads : layout!.ranges;
     for (let i = 0; i < ranges.length; i++) {
       const range = ranges[i]!;
       if (range.block !== block || address < range.blockOffset || address >= range.blockOffset + range.length) continue;
       const inRange = address - range.blockOffset;
       const offset = elf ? (range as ElfCoreLayout['loads'][number]).fileOffset + inRange : range.address + inRange;
-      return { range: i, page: Math.floor(inRange / 4096), offset };
+      sink.page(i, Math.floor(inRange / 4096), offset, data);
+      return;
     }
-    return null;
   };
   try {
     const walk = await walkImage(source, {
@@ -84,26 +85,22 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
         if (options.kind === 'elf' && (section.name === 'cpu' || section.name === 'cpu_common')) devices.push({ section, bytes, offset });
       },
       onPage(block: RamBlockSummary, address, data, fill) {
-        const at = target(block.name, address);
-        if (at === null) return;
-        sink.page(at.range, at.page, at.offset, data === null ? (fill === 0 ? null : Buffer.alloc(block.pageSize, fill)) : isZero(data) ? null : data);
+        place(block.name, address, data === null ? (fill === 0 ? null : Buffer.alloc(block.pageSize, fill)) : isZero(data) ? null : data);
       },
     });
     if (layout === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
     const finalLayout: PhysicalLayout = layout;
     // Sparse (mapped-ram) images keep their pages at file offsets, read here from the bitmaps.
     for (const block of walk.summary.ramBlocks) {
-      if (!block.mappedRam || block.mappedRam.pagesOffset === 0) continue;
+      if (!block.mappedRam || block.mappedRam.pagesOffset === 0 || !finalLayout.ranges.some((range) => range.block === block.name)) continue;
       if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: read it from a file, not a pipe');
       const { bitmapOffset, pagesOffset, pageSize } = block.mappedRam;
       const bitmap = source.readAt(bitmapOffset, Math.ceil(block.pages / 64) * 8);
       const page = Buffer.allocUnsafe(pageSize);
       for (let i = 0; i < block.pages; i++) {
         if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
-        const at = target(block.name, i * pageSize);
-        if (at === null) continue;
         readFully(source.fd, page, 0, pageSize, pagesOffset + i * pageSize);
-        sink.page(at.range, at.page, at.offset, isZero(page) ? null : page);
+        place(block.name, i * pageSize, isZero(page) ? null : page);
         await sink.pace();
       }
     }

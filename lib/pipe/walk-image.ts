@@ -13,7 +13,7 @@ import { decodeVmDescription, type VmDescription } from '../codec/qemu/vmdescrip
 import { QemuStreamWalker, type WalkOptions, type WalkSummary } from '../codec/qemu/walker.js';
 import { SaveImageError } from '../errors.js';
 import type { FdSource } from './fd-source.js';
-import { startProgram } from './programs.js';
+import { decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from './programs.js';
 
 /**
  * The tail read first for the device description (QEMU writes it last): 64 KiB, then 1 MiB,
@@ -150,42 +150,20 @@ async function decompressInto(
         walker.feed(chunk as Buffer);
       }
     } catch (error) {
-      // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR) mean a damaged payload; others pass.
-      if (!String((error as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) throw error;
-      throw damaged('gzip', (error as Error).message);
+      throw isZlibError(error) ? payloadDamaged('gzip', (error as Error).message) : error;
     }
     return stored;
   }
   const { program } = PROGRAMS[format]!;
   const child = await startProgram<ChildProcessWithoutNullStreams>(program, ['-dc'], ['pipe', 'pipe', 'pipe'], `reading a ${format} payload`);
-  const errors: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  const { exited, said } = watchExit(child);
   child.stdin.on('error', () => undefined); // the program may stop reading first; its status says why
   storedChunks.pipe(child.stdin);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   for await (const chunk of child.stdout) {
     if (onStream) await onStream(chunk as Buffer);
     walker.feed(chunk as Buffer);
   }
   const status = await exited;
-  if (status !== 0) {
-    const said = Buffer.concat(errors).toString().trim();
-    throw damaged(format, `${program} -dc exited with status ${status}: ${said}${knownTrap(format, said)}`);
-  }
+  if (status !== 0) throw decompressorFailed(format, program, status, said());
   return stored;
-}
-
-/**
- * What libvirt does with the payloads that fail in these ways (CONVERT.md, "What makes a
- * restore fail"): libvirt runs the same `<name> -dc`, so the restore fails too, or hangs.
- */
-function knownTrap(format: string, said: string): string {
-  if (format === 'zstd' && /unsupported format/.test(said)) return '\nbytes follow the zstd frame (even zero padding): libvirt\'s zstd -dc refuses them and the restore fails';
-  if (format === 'zstd' && /too much memory|Window size larger/.test(said)) return "\na zstd frame whose window is larger than zstd -dc's default limit (128 MiB): virsh restore hangs on it with the domain paused (starting up)";
-  if (format === 'xz' && /corrupt/.test(said)) return '\nthe xz data is damaged, or followed by 1 to 3 bytes of padding (only multiples of 4 are legal): libvirt\'s xz -dc refuses it and the restore fails';
-  return '';
-}
-
-function damaged(format: string, reason: string): SaveImageError {
-  return new SaveImageError('ERR_BAD_STREAM', `the ${format} payload is damaged: ${reason}`);
 }

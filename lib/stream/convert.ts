@@ -14,7 +14,7 @@ import { QemuStreamWalker, type WalkSummary } from '../codec/qemu/walker.js';
 import { planRewrite } from '../edit/plan.js';
 import { SaveImageError } from '../errors.js';
 import { type CompressOptions, compressCommand, decompressCommand } from '../pipe/compressors.js';
-import { startProgram } from '../pipe/programs.js';
+import { compressorFailed, decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from '../pipe/programs.js';
 import { readImageStream } from './read-image.js';
 
 export interface ConvertStreamOptions extends CompressOptions {
@@ -52,9 +52,7 @@ export async function convertStream(input: Readable, output: Writable, options: 
   } catch (error) {
     encoder.abort();
     decoded.abort();
-    // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR: cut or damaged) mean a damaged payload.
-    if (String((error as NodeJS.ErrnoException).code ?? '').startsWith('Z_')) throw new SaveImageError('ERR_BAD_STREAM', `the ${from} payload is damaged: ${(error as Error).message}`);
-    throw error;
+    throw isZlibError(error) ? payloadDamaged(from, (error as Error).message) : error;
   }
 }
 
@@ -72,16 +70,14 @@ async function decoder(from: FormatName, payload: Readable): Promise<{ stream: R
   }
   const { program } = decompressCommand(from);
   const child = await startProgram<ChildProcessWithoutNullStreams>(program, ['-dc'], ['pipe', 'pipe', 'pipe'], `reading a ${from} payload`);
-  const errors: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  const { exited, said } = watchExit(child);
   child.stdin.on('error', () => undefined); // its exit status says why
   payload.pipe(child.stdin);
-  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   return {
     stream: child.stdout,
     async done() {
       const status = await exited;
-      if (status !== 0) throw new SaveImageError('ERR_BAD_STREAM', `the ${from} payload is damaged: ${program} -dc exited with status ${status}: ${Buffer.concat(errors).toString().trim()}`);
+      if (status !== 0) throw decompressorFailed(from, program, status, said());
     },
     abort: () => child.kill('SIGKILL'),
   };
@@ -107,10 +103,8 @@ async function encoderTo(format: FormatName, output: Writable, options: Compress
   }
   const { program, args } = compressCommand(format, options);
   const child = await startProgram<ChildProcessWithoutNullStreams>(program, args, ['pipe', 'pipe', 'pipe'], `writing a ${format} payload`);
-  const errors: Buffer[] = [];
-  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+  const { exited, said } = watchExit(child);
   const carried = carry(child.stdout);
-  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
   return {
     write: (chunk) => write(child.stdin, chunk),
     async end() {
@@ -118,7 +112,7 @@ async function encoderTo(format: FormatName, output: Writable, options: Compress
       await finished(child.stdin);
       await carried;
       const status = await exited;
-      if (status !== 0) throw new SaveImageError('ERR_IO', `${program} ${args.join(' ')} exited with status ${status}: ${Buffer.concat(errors).toString().trim()}`);
+      if (status !== 0) throw compressorFailed(`${program} ${args.join(' ')}`, status, said());
     },
     abort: () => child.kill('SIGKILL'),
   };

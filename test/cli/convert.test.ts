@@ -180,6 +180,23 @@ test('from stdin to stdout, and from a pipe to sparse: the same bytes as from fi
   assert.ok(readFileSync(join(dir, 's.save')).equals(readFileSync(join(dir, 's2.save'))));
 });
 
+test('a sealed compressed image from a pipe to a raw file: the seal checked, payloadIn counted', async () => {
+  const dir = tempDir();
+  const sealed = copySample('libvirt-9.0/gzip.save');
+  assert.is((await runInProcess(['seal', '--quiet', sealed])).status, 0);
+  const out = join(dir, 'raw.save');
+  const result = runBinary(['convert', '--quiet', '--json', '--format', 'raw', '-', out], readFileSync(sealed));
+  assert.is(result.status, 0, result.stderr);
+  assert.is((json(result) as { payloadIn: number }).payloadIn, readFileSync(sealed).length - 66990);
+  const stream = (path: string) => readFileSync(path).subarray(66990);
+  assert.ok(stream(out).equals(await asRaw(samplePath('libvirt-9.0/gzip.save'))), 'the stream differs');
+  const lying = readFileSync(sealed);
+  lying[lying.length - 100] ^= 0x01;
+  const refused = runBinary(['convert', '--quiet', '--format', 'raw', '-', join(dir, 'lying.save')], lying);
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /error\[ERR_(SEAL_MISMATCH|BAD_STREAM)\]/);
+});
+
 test('the library gives the CLI\'s bytes', async () => {
   const dir = tempDir();
   await convert(['--format', 'sparse', '--paused', samplePath('libvirt-9.0/gzip.save'), join(dir, 'cli.save')]);

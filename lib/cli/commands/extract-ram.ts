@@ -4,10 +4,10 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { ioError, SaveImageError } from '../../errors.js';
 import { extractMemory } from '../../pipe/extract-memory.js';
 import { extractRam } from '../../pipe/extract-ram.js';
-import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, integerOption, readOptionsOf, usageError } from '../args.js';
+import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, integerOption, type ParsedValues, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
-import { print, printJson } from '../io.js';
+import { type CliIo, print, printJson } from '../io.js';
 
 const spec: CommandSpec = {
   name: 'extract-ram',
@@ -54,7 +54,7 @@ export const command: Command = {
 };
 
 /** --physical and --elf: OUT is a file, removed again when the extraction fails. */
-async function extractMemoryFile(io: Parameters<Command['run']>[1], imageArg: string, out: string, kind: 'physical' | 'elf', below4g: number | undefined, values: Parameters<Command['run']>[0]['values']): Promise<number> {
+async function extractMemoryFile(io: CliIo, imageArg: string, out: string, kind: 'physical' | 'elf', below4g: number | undefined, values: ParsedValues): Promise<number> {
   const result = await withSource(io, imageArg, async (source) => {
     let fd: number;
     try {
@@ -62,15 +62,16 @@ async function extractMemoryFile(io: Parameters<Command['run']>[1], imageArg: st
     } catch (error) {
       throw ioError('create', out, error, { writing: true });
     }
+    let done = false;
     try {
-      return await extractMemory(source, fd, { kind, readOptions: readOptionsOf(spec, values), ...(below4g === undefined ? {} : { below4g }) });
+      const extraction = await extractMemory(source, fd, { kind, readOptions: readOptionsOf(spec, values), ...(below4g === undefined ? {} : { below4g }) });
+      done = true;
+      return extraction;
     } catch (error) {
-      closeSync(fd);
-      fd = -1;
-      rmSync(out, { force: true });
       throw SaveImageError.is(error) ? error : ioError('write', out, error, { writing: true });
     } finally {
-      if (fd >= 0) closeSync(fd);
+      closeSync(fd);
+      if (!done) rmSync(out, { force: true });
     }
   });
   const ranges = (result.elf?.loads ?? result.layout.ranges).map((range) => ({ address: range.address, length: range.length, block: range.block, blockOffset: range.blockOffset, ...('fileOffset' in range ? { fileOffset: range.fileOffset } : {}) }));

@@ -8,7 +8,7 @@ import { readImageState } from '../../pipe/read-state.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
-import { print, printJson } from '../io.js';
+import { type CliIo, print, printJson } from '../io.js';
 
 const spec: CommandSpec = {
   name: 'state',
@@ -110,7 +110,7 @@ function listEntries(lines: string[], entries: StateEntry[], indent: string, pre
   }
 }
 
-async function printRegisters(io: Parameters<Command['run']>[1], devices: DeviceState[], json: boolean): Promise<number> {
+async function printRegisters(io: CliIo, devices: DeviceState[], json: boolean): Promise<number> {
   const cpus = devices.filter((device) => device.name === 'cpu');
   if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no x86 cpu section');
   // Loaded only here: a plain `state` need not pay for it (the command's start-up is most of
