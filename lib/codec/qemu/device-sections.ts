@@ -3,6 +3,7 @@
 // (migration/savevm.c check_section_footer). Pure.
 import { SaveImageError } from '../../errors.js';
 import { RECORD } from './records.js';
+import { lookAhead } from './stream-tail.js';
 import { MAX_DEVICE_SECTION_BYTES, type Request, type SectionSummary, type WalkState } from './walk-state.js';
 
 /** Optional footer after a section: 0x7E and the section id (migration/savevm.c check_section_footer). */
@@ -18,6 +19,7 @@ export function* footer(s: WalkState, id: number): Generator<Request, void, Buff
 
 /** A device section's payload: by the JSON size, else up to a validated footer, else opaque. */
 export function* devicePayload(s: WalkState, section: SectionSummary): Generator<Request, boolean, Buffer> {
+  yield* lookAhead(s);
   const bytes = s.deviceBytes(section.name, section.instance);
   if (bytes !== null) {
     s.sizing ??= 'json';

@@ -68,6 +68,11 @@ export interface WalkOptions {
   /** Largest device section searched for its footer before giving up to an opaque tail. */
   maxFooterScanBytes?: number;
   /**
+   * Without a description given, how far the walk reads ahead from the first device section to
+   * find the one QEMU writes at the stream's end (0: never; footers then size the sections).
+   */
+  maxLookAheadBytes?: number;
+  /**
    * Called for every RAM page record, in stream order: `data` is the page (a view, valid during
    * the call) or null for a ZERO page filled with `fill`. Without it page bodies are skipped.
    */
@@ -89,6 +94,8 @@ export interface WalkOptions {
 export type Request = { take: number } | { peek: number } | { skip: number } | { rest: true } | { scan: (view: Buffer) => number };
 
 export const DEFAULT_FOOTER_SCAN_BYTES = 64 * 1024 * 1024;
+/** Device sections, EOF and description of genuine streams: 30 KiB to a few MiB. */
+export const DEFAULT_LOOK_AHEAD_BYTES = 16 * 1024 * 1024;
 /** Lengths the stream states for bytes the walk must hold: beyond these they are lies. */
 export const MAX_MACHINE_NAME_BYTES = 256;
 export const MAX_DESCRIPTION_BYTES = 64 * 1024 * 1024;
@@ -121,20 +128,30 @@ export class WalkState {
   readonly base: number;
   readonly offsetsOf: string;
   readonly maxFooterScan: number;
+  readonly maxLookAhead: number;
+  /** The position from which a look-ahead for the description may be tried again. */
+  nextLookAhead = 0;
   readonly onPage: WalkOptions['onPage'];
   readonly onDeviceSection: WalkOptions['onDeviceSection'];
   readonly onMemSize: WalkOptions['onMemSize'];
-  readonly #deviceSizes: Array<{ name: string; instance: number; bytes: number; used: boolean }>;
+  #deviceSizes: Array<{ name: string; instance: number; bytes: number; used: boolean }> = [];
 
   constructor(options: WalkOptions) {
     this.base = options.baseOffset ?? 0;
     this.offsetsOf = options.offsetsOf ? ` of ${options.offsetsOf}` : '';
     this.maxFooterScan = options.maxFooterScanBytes ?? DEFAULT_FOOTER_SCAN_BYTES;
+    this.maxLookAhead = options.maxLookAheadBytes ?? DEFAULT_LOOK_AHEAD_BYTES;
     this.onPage = options.onPage;
     this.onDeviceSection = options.onDeviceSection;
     this.onMemSize = options.onMemSize;
-    this.vmdescription = options.description ?? null;
-    this.#deviceSizes = (options.description?.devices ?? []).map((d) => ({ ...d, used: false }));
+    this.vmdescription = null;
+    if (options.description) this.describe(options.description);
+  }
+
+  /** The description that sizes the device sections from here on (given, or read ahead). */
+  describe(description: VmDescription): void {
+    this.vmdescription = description;
+    this.#deviceSizes = description.devices.map((d) => ({ ...d, used: false }));
   }
 
   absolute(extra = 0): number {

@@ -12,6 +12,7 @@ import { CHUNKINGS } from '../../helpers/chunking.js';
 import { QemuStreamBuilder, ram, type StreamOptions, u32 } from '../../helpers/qemu-stream.js';
 import { GENUINE_SAMPLES, readSample, samplePath } from '../../helpers/samples.js';
 import { readFileSync } from 'node:fs';
+import { withLookalikeFooter } from '../../helpers/lookalike-footer.js';
 
 const test = suite('codec/qemu/walker');
 
@@ -29,7 +30,8 @@ for (const sample of GENUINE_SAMPLES.filter((s) => s.format === 'raw' || s.forma
     const end = describeStreamEnd(payload);
     assert.is(end.kind, 'vmdescription');
     const description = end.kind === 'vmdescription' ? decodeVmDescription(payload.subarray(end.jsonOffset, end.jsonOffset + end.jsonLength).toString()) : null;
-    for (const [sizing, options] of [['json', { description }], ['footers', {}]] as const) {
+    const sizings = [['json', { description }], ['json', {}], ['footers', { maxLookAheadBytes: 0 }]] as const; // given, read ahead, searched
+    for (const [sizing, options] of sizings) {
       const summary = walkBytes(payload, CHUNKINGS[6]!.split(payload), { baseOffset: payloadOffset, ...options });
       assert.is(summary.streamVersion, 3);
       assert.is(summary.machine, sample.file.startsWith('libvirt-9.0') ? 'pc-i440fx-7.2' : 'pc-i440fx-10.0');
@@ -43,6 +45,25 @@ for (const sample of GENUINE_SAMPLES.filter((s) => s.format === 'raw' || s.forma
     }
   });
 }
+
+test('a device holding its own footer and an EOF byte: read from a pipe, sized by the description read ahead', () => {
+  const bytes = withLookalikeFooter(readSample('libvirt-9.0/raw.save'));
+  const { payloadOffset } = decodePrologue(bytes);
+  const payload = bytes.subarray(payloadOffset);
+  const expected = walkBytes(readSample('libvirt-9.0/raw.save').subarray(payloadOffset));
+  for (const chunking of CHUNKINGS) {
+    const summary = walkBytes(payload, chunking.split(payload), { baseOffset: payloadOffset }); // no description given: a pipe
+    assert.is(summary.deviceSizing, 'json', chunking.name);
+    assert.equal(summary.devices, expected.devices);
+    assert.equal(summary.sections.map((s) => s.bytes), expected.sections.map((s) => s.bytes));
+    assert.ok(summary.vmdescription !== null);
+    assert.is(summary.trailingBytes, 0);
+  }
+  // What searching for footers alone makes of it (the code before the look-ahead): cut short.
+  const searched = walkBytes(payload, [payload], { maxLookAheadBytes: 0 });
+  assert.equal(searched.devices, ['timer']);
+  assert.is(searched.vmdescription, null);
+});
 
 const BLOCKS: Array<[string, number]> = [['pc.ram', 16 * 4096], ['/rom@etc/acpi/tables', 4096 * 2]];
 const DEVICES = [{ name: 'timer', instance: 0, size: 24 }, { name: 'serial', instance: 0, size: 7 }];
