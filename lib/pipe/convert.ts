@@ -4,7 +4,7 @@
 // sparse (mapped-ram) the RAM section is re-encoded with the codec's stream writer. The output
 // keeps the LibvirtQemudPart magic until its last byte is written and synced.
 import type { ChildProcessByStdio } from 'node:child_process';
-import { fstatSync, ftruncateSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type FormatName, HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
@@ -31,7 +31,9 @@ import { createXxh64 } from '../hash.js';
 import { compressCommand, createPayloadSink, type CompressOptions, decompressCommand, type PayloadSink } from './compressors.js';
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
 import { compressorFailed, decompressorFailed, startProgram, watchExit } from './programs.js';
+import { FdSource } from './fd-source.js';
 import { PageWriter } from './page-writer.js';
+import { spoolToFile } from './spool.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
 import { assertSealHolds, type RewriteParams } from './rewrite.js';
 import { type ImageWalk, walkImage } from './walk-image.js';
@@ -40,6 +42,8 @@ import { type ImageWalk, walkImage } from './walk-image.js';
 export interface ConvertParams extends CompressOptions, Pick<RewriteParams, 'source' | 'openOutput' | 'readOptions' | 'plan' | 'seal' | 'onStart' | 'onProgress'> {
   /** The payload format to write. */
   format: FormatName;
+  /** Where a sparse image read from a pipe is kept while it is converted (default: the temporary folder). */
+  spoolFolder?: string;
 }
 
 export interface ConvertResult {
@@ -61,13 +65,22 @@ export interface ConvertResult {
 const PAGE_RUN_BYTES = 1024 * 1024;
 
 export async function convertImage(params: ConvertParams): Promise<ConvertResult> {
-  const { source, format: to } = params;
-  const before = source.readPrologue(params.readOptions ?? {});
+  const before = params.source.readPrologue(params.readOptions ?? {});
   const from = formatName(before.header.format);
   if (from === null) throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${before.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
-  if (from === 'sparse' && !source.seekable) {
-    throw new SaveImageError('ERR_NOT_SEEKABLE', 'converting a sparse image needs it as a file: its pages lie at file offsets that a pipe cannot reach in order (copy it to a file first)');
+  if (from !== 'sparse' || params.source.seekable) return convertFrom(params, before, from);
+  // A sparse image from a pipe: read once into a private temporary file, converted from there.
+  const spooled = spoolToFile(params.source, before.prologueBytes, params.spoolFolder);
+  try {
+    const source = new FdSource(spooled);
+    return await convertFrom({ ...params, source }, source.readPrologue(params.readOptions ?? {}), from);
+  } finally {
+    closeSync(spooled);
   }
+}
+
+async function convertFrom(params: ConvertParams, before: SaveImagePrologue, from: FormatName): Promise<ConvertResult> {
+  const { source, format: to } = params;
   const prologue = withPayloadFormat(params.plan(before), to);
   const outFd = params.openOutput();
   const toFile = isRegularFile(outFd);

@@ -8,12 +8,12 @@ import { ftruncateSync } from 'node:fs';
 import { encodeCpuNotes, encodeElfHeaders, type ElfCoreLayout, isLongMode, layoutElfCore, reservedNoteBytes, shstrtab } from '../codec/memory/elf-core.js';
 import { type PhysicalLayout, physicalLayout } from '../codec/memory/physical-layout.js';
 import { decodeDeviceState, type DeviceState } from '../codec/qemu/device-state.js';
-import type { RamBlockSummary, SectionSummary } from '../codec/qemu/walker.js';
+import type { RamBlockSummary, SectionSummary, WalkSummary } from '../codec/qemu/walker.js';
 import { decodeX86Registers, type X86Registers } from '../codec/qemu/x86-registers.js';
 import { SaveImageError } from '../errors.js';
 import { parseXml } from '../xml/parse.js';
 import { domainAbi } from '../xml/domain.js';
-import { readFully, writeAll } from './fd-io.js';
+import { writeAll } from './fd-io.js';
 import { PageWriter } from './page-writer.js';
 import type { FdSource } from './fd-source.js';
 import { walkImage, type WalkImageOptions } from './walk-image.js';
@@ -46,18 +46,40 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
   let elf: ElfCoreLayout | null = null;
   const devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }> = [];
   let reservedCpus = 1;
-  /** Where a block's page lands in the output file, or -1 when it has no guest-physical place. */
+  /** A stable PageWriter area per range, whatever ranges are learned later. */
+  const areas = new Map<string, number>();
   /** Writes a page of `block` where it lands in the output, if it has a guest-physical place. */
   const place = (block: string, address: number, data: Buffer | null): void => {
-    const ranges = elf ? elf.loads : layout!.ranges;
+    if (layout === null) throw new SaveImageError('ERR_BAD_STREAM', `pages of block ${block} come before the blocks that place it in guest-physical memory: they cannot be laid out in one pass`);
+    const ranges = elf ? elf.loads : layout.ranges;
     for (let i = 0; i < ranges.length; i++) {
       const range = ranges[i]!;
       if (range.block !== block || address < range.blockOffset || address >= range.blockOffset + range.length) continue;
       const inRange = address - range.blockOffset;
       const offset = elf ? (range as ElfCoreLayout['loads'][number]).fileOffset + inRange : range.address + inRange;
-      sink.page(i, Math.floor(inRange / 4096), offset, data);
+      const key = `${range.block}\0${range.blockOffset}`;
+      let area = areas.get(key);
+      if (area === undefined) areas.set(key, (area = areas.size));
+      sink.page(area, Math.floor(inRange / 4096), offset, data);
       return;
     }
+  };
+  /**
+   * The layout of the blocks known so far. A sparse image declares its blocks one by one, each
+   * with its pages behind it: a block's place never depends on the blocks after it (the ELF's
+   * loads follow the blocks' order), so the layout only grows. `final`: the whole list.
+   */
+  const learn = (summary: WalkSummary, final: boolean): void => {
+    const total = summary.ramBlocks.reduce((sum, block) => sum + block.length, 0);
+    if (total > MAX_RAM_BYTES) throw new SaveImageError('ERR_BAD_STREAM', `the RAM blocks add up to ${total} bytes: more than the ${MAX_RAM_BYTES} savekit lays out`);
+    try {
+      layout = physicalLayout(summary.machine, summary.ramBlocks, options.below4g === undefined ? {} : { below4g: options.below4g });
+    } catch (error) {
+      if (!final && SaveImageError.is(error) && error.code === 'ERR_NO_BLOCK') return; // not yet
+      throw error;
+    }
+    const order = summary.ramBlocks.map((block) => block.name);
+    if (options.kind === 'elf') elf = layoutElfCore(layout.ranges, reservedNoteBytes(reservedCpus), order);
   };
   try {
     const walk = await walkImage(source, {
@@ -75,12 +97,8 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
         reservedCpus = Math.min(Math.max(vcpus ?? 1, 1), 4096);
         return null;
       },
-      onMemSize(summary) {
-        const total = summary.ramBlocks.reduce((sum, block) => sum + block.length, 0);
-        if (total > MAX_RAM_BYTES) throw new SaveImageError('ERR_BAD_STREAM', `the RAM blocks add up to ${total} bytes: more than the ${MAX_RAM_BYTES} savekit lays out`);
-        layout = physicalLayout(summary.machine, summary.ramBlocks, options.below4g === undefined ? {} : { below4g: options.below4g });
-        if (options.kind === 'elf') elf = layoutElfCore(layout.ranges, reservedNoteBytes(reservedCpus));
-      },
+      onRamBlock: (summary) => learn(summary, false),
+      onMemSize: (summary) => learn(summary, true),
       onDeviceSection(section, bytes, offset) {
         if (options.kind === 'elf' && (section.name === 'cpu' || section.name === 'cpu_common')) devices.push({ section, bytes, offset });
       },
@@ -90,20 +108,6 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
     });
     if (layout === null) throw new SaveImageError('ERR_BAD_STREAM', 'the QEMU stream has no RAM block list');
     const finalLayout: PhysicalLayout = layout;
-    // Sparse (mapped-ram) images keep their pages at file offsets, read here from the bitmaps.
-    for (const block of walk.summary.ramBlocks) {
-      if (!block.mappedRam || block.mappedRam.pagesOffset === 0 || !finalLayout.ranges.some((range) => range.block === block.name)) continue;
-      if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: read it from a file, not a pipe');
-      const { bitmapOffset, pagesOffset, pageSize } = block.mappedRam;
-      const bitmap = source.readAt(bitmapOffset, Math.ceil(block.pages / 64) * 8);
-      const page = Buffer.allocUnsafe(pageSize);
-      for (let i = 0; i < block.pages; i++) {
-        if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
-        readFully(source.fd, page, 0, pageSize, pagesOffset + i * pageSize);
-        place(block.name, i * pageSize, isZero(page) ? null : page);
-        await sink.pace();
-      }
-    }
     await sink.finish();
     let fileBytes: number;
     let cpus: X86Registers[] = [];

@@ -4,7 +4,7 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RamBlockSummary } from '../codec/qemu/walker.js';
-import { ioError, SaveImageError } from '../errors.js';
+import { ioError } from '../errors.js';
 import { writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { walkImage, type WalkImageOptions } from './walk-image.js';
@@ -58,10 +58,7 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
         }
       },
     });
-    for (const block of walk.summary.ramBlocks) {
-      const entry = open(block);
-      if (block.mappedRam) copyMappedPages(source, block, entry);
-    }
+    for (const block of walk.summary.ramBlocks) open(block); // a block with no page has its file too
     return walk.summary.ramBlocks.map((block) => ({ name: block.name, file: files.get(block.name)!.file, length: block.length, dataPages: block.dataPages, zeroPages: block.zeroPages }));
   } finally {
     for (const entry of files.values()) closeSync(entry.fd);
@@ -94,17 +91,5 @@ function makeFolder(folder: string): void {
     if (dirname(folder) === folder) throw error;
     makeFolder(dirname(folder));
     mkdirSync(folder);
-  }
-}
-
-/** Sparse (mapped-ram) images keep pages at fixed file offsets: copy those the bitmap marks. */
-function copyMappedPages(source: FdSource, block: RamBlockSummary, target: { fd: number; file: string }): void {
-  const mapped = block.mappedRam!;
-  if (mapped.pagesOffset === 0) return;
-  if (!source.seekable) throw new SaveImageError('ERR_NOT_SEEKABLE', 'the RAM of a sparse (mapped-ram) image lies at fixed file offsets: extract it from a file, not a pipe');
-  const bitmap = source.readAt(mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
-  for (let page = 0; page < block.pages; page++) {
-    if (!(bitmap[page >> 3]! & (1 << (page & 7)))) continue;
-    writePage(target, source.readAt(mapped.pagesOffset + page * mapped.pageSize, mapped.pageSize), page * mapped.pageSize);
   }
 }

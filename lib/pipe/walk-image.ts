@@ -38,12 +38,17 @@ export interface ImageWalk {
   payloadLength: number;
 }
 
-export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDeviceSection' | 'onMemSize'> {
+export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDeviceSection' | 'onMemSize' | 'onRamBlock'> {
   /**
    * Sees every chunk of the QEMU stream (decompressed) before the walker does: a view, valid
    * during the call (and until the promise it may return settles, which the walk awaits).
    */
   onStreamChunk?: (chunk: Buffer) => void | Promise<void>;
+  /**
+   * Awaited after every chunk the walker took: a writer fed from onPage catches up here. Unlike
+   * onStreamChunk it sees no bytes, so a file may still be read with seeks over long skips.
+   */
+  pace?: () => Promise<void>;
   /** The prologue, when the caller has read it from the source already. */
   prologue?: SaveImagePrologue;
   readOptions?: DecodeHeaderOptions;
@@ -71,6 +76,7 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
     ...(options.onPage ? { onPage: options.onPage } : {}),
     ...(options.onDeviceSection ? { onDeviceSection: options.onDeviceSection } : {}),
     ...(options.onMemSize ? { onMemSize: options.onMemSize } : {}),
+    ...(options.onRamBlock ? { onRamBlock: options.onRamBlock } : {}),
   };
   const onStream = options.onStreamChunk;
   if (format === 'raw' || format === 'sparse') {
@@ -79,12 +85,13 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
       onStored?.(chunk);
       if (onStream) await onStream(chunk);
       walker.feed(chunk);
+      if (options.pace) await options.pace();
     }
     const summary = walker.end();
     return { image, summary, payloadLength: source.position - image.payloadOffset };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  const payloadLength = await decompressInto(format, source, first, walker, onStored, onStream);
+  const payloadLength = await decompressInto(format, source, first, walker, onStored, onStream, options.pace);
   return { image, summary: walker.end(), payloadLength };
 }
 
@@ -128,6 +135,7 @@ async function decompressInto(
   walker: QemuStreamWalker,
   onStored?: (chunk: Buffer) => void,
   onStream?: (chunk: Buffer) => void | Promise<void>,
+  pace?: () => Promise<void>,
 ): Promise<number> {
   let stored = 0;
   // Chunks are copied: the decompressor holds them after FdSource reuses its buffers.
@@ -148,6 +156,7 @@ async function decompressInto(
       for await (const chunk of gunzip) {
         if (onStream) await onStream(chunk as Buffer);
         walker.feed(chunk as Buffer);
+        if (pace) await pace();
       }
     } catch (error) {
       throw isZlibError(error) ? payloadDamaged('gzip', (error as Error).message) : error;
@@ -162,6 +171,7 @@ async function decompressInto(
   for await (const chunk of child.stdout) {
     if (onStream) await onStream(chunk as Buffer);
     walker.feed(chunk as Buffer);
+    if (pace) await pace();
   }
   const status = await exited;
   if (status !== 0) throw decompressorFailed(format, program, status, said());

@@ -23,7 +23,9 @@ const spec: CommandSpec = {
 is carried byte for byte (decompressed as libvirt's '<name> -dc' does, compressed with node:zlib
 for gzip and with the program libvirt runs on save for the others, at libvirt's level unless
 --level). To and from sparse (mapped-ram) the RAM section is re-encoded: pages at their file
-offsets, zero pages as holes. A sparse OUT must be a file (ERR_NOT_SEEKABLE); a sparse IN too.
+offsets, zero pages as holes. A sparse OUT must be a file (ERR_NOT_SEEKABLE). A sparse IN from
+a pipe is read once into an unlinked private file in $TMPDIR (its data pages; the holes stay
+holes), since its block list is complete only after the first block's pages.
 The input must walk to its EOF byte; a sealed input is verified on the way. The output keeps
 the LibvirtQemudPart magic until its last byte is written and synced.
 

@@ -15,8 +15,9 @@ const spec: CommandSpec = {
   usage: 'savekit extract-ram IMAGE|- OUTDIR [--json] | IMAGE|- OUT --physical | --elf [--below-4g BYTES]',
   help: `One file per RAM block, named after the block (pc.ram, /rom@etc/acpi/tables becomes
 OUTDIR/rom@etc/acpi/tables), as analyze-migration.py -x does: data pages at their offset in the
-block, zero pages left as holes. Works for every payload format; a sparse (mapped-ram) image
-must be a file. Offsets are RAMBlock offsets, not guest-physical addresses.
+block, zero pages left as holes. Works for every payload format, from a file or a pipe (a
+sparse image's page areas are read in one pass, their holes as zeros). Offsets are RAMBlock
+offsets, not guest-physical addresses.
 
 --physical writes OUT as one sparse file indexed by guest-physical address: pc.ram below the
 machine's split from 0, the rest from 4 GiB on, pc.bios just below 4 GiB, the PCI hole empty

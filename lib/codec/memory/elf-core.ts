@@ -32,30 +32,42 @@ export function reservedNoteBytes(cpus: number): number {
 }
 
 export interface ElfCoreLayout {
-  /** Where the notes start (right after the program headers) and the bytes kept for them. */
+  /** Where the notes start (after the program headers' room) and the bytes kept for them. */
   notesOffset: number;
   notesBytes: number;
-  /** Each range's file offset: the ranges packed back to back after the notes. */
+  /** Each range (by address) and its file offset: block by block, back to back after the notes. */
   loads: Array<PhysicalRange & { fileOffset: number }>;
   shstrtabOffset: number;
   fileBytes: number;
 }
 
 /**
+ * Program headers kept room for: every range a PC layout has (pc.ram below and above 4 GiB,
+ * pc.bios), so that where the loads start does not depend on how many there turn out to be.
+ */
+const RESERVED_LOADS = 3;
+
+/**
  * The file layout. QEMU packs the PT_LOADs right after the notes (0x3d8 for one i386 vCPU);
  * savekit starts them at the next 4 KiB boundary instead, so that every guest page is a file
  * system block: zero pages stay holes and pages are written whole (ELF readers go by p_offset).
+ * The program headers list the loads by address; in the file they follow `blockOrder` (the RAM
+ * blocks in stream order), so a block's offsets never depend on the blocks after it: a sparse
+ * image from a pipe declares its blocks one by one, each with its pages right behind.
  */
-export function layoutElfCore(ranges: PhysicalRange[], notesBytes: number): ElfCoreLayout {
-  const notesOffset = EHDR_BYTES + SECTIONS * SHDR_BYTES + (1 + ranges.length) * PHDR_BYTES;
+export function layoutElfCore(ranges: PhysicalRange[], notesBytes: number, blockOrder: string[] = [...new Set(ranges.map((range) => range.block))]): ElfCoreLayout {
+  const notesOffset = EHDR_BYTES + SECTIONS * SHDR_BYTES + (1 + Math.max(ranges.length, RESERVED_LOADS)) * PHDR_BYTES;
   let at = Math.ceil((notesOffset + notesBytes) / LOAD_ALIGNMENT) * LOAD_ALIGNMENT;
-  const loads = [...ranges]
-    .sort((a, b) => a.address - b.address)
-    .map((range) => {
-      const load = { ...range, fileOffset: at };
+  const fileOffsets = new Map<PhysicalRange, number>();
+  for (const block of blockOrder) {
+    for (const range of ranges.filter((r) => r.block === block).sort((a, b) => a.blockOffset - b.blockOffset)) {
+      fileOffsets.set(range, at);
       at += range.length;
-      return load;
-    });
+    }
+  }
+  const loads = [...ranges].sort((a, b) => a.address - b.address).map((range) => ({ ...range, fileOffset: fileOffsets.get(range) ?? -1 }));
+  const missing = loads.find((load) => load.fileOffset < 0);
+  if (missing) throw new RangeError(`block ${missing.block} is not in the block order`);
   return { notesOffset, notesBytes, loads, shstrtabOffset: at, fileBytes: at + SHSTRTAB.length };
 }
 

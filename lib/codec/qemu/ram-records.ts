@@ -111,27 +111,72 @@ function* memSizePreamble(s: WalkState, section: SectionSummary, total: number, 
     const block: RamBlockSummary = { name, length, pageSize, pages: Math.ceil(length / pageSize), zeroPages: 0, dataPages: 0 };
     s.blocks.set(name, block);
     sum += length;
+    if (!mappedRam) s.onRamBlock?.(s.summary());
     if (mappedRam) {
       const header = yield { take: MAPPED_RAM_HEADER_BYTES };
       const pagesOffset = Number(header.readBigUInt64BE(20));
       const bitmapOffset = Number(header.readBigUInt64BE(12));
       block.mappedRam = { bitmapOffset, pagesOffset, pageSize: Number(header.readBigUInt64BE(4)) };
       section.bytes += MAPPED_RAM_HEADER_BYTES;
+      s.onRamBlock?.(s.summary());
       if (pagesOffset === 0) continue; // a block shared through x-ignore-shared: nothing in the file
       // The bitmap (one bit a page, set: data in the page area) follows the header, as QEMU
       // writes it; then the page area. Offsets are absolute in the file.
+      let bitmap: Buffer | null = null;
       if (bitmapOffset === s.absolute()) {
         const bitmapBytes = Math.ceil(block.pages / 64) * 8;
         if (bitmapBytes > MAX_BITMAP_BYTES) throw s.bad(`a mapped-ram bitmap of ${bitmapBytes} bytes for block ${name}`);
-        const present = countBits(yield { take: bitmapBytes }, block.pages);
+        bitmap = yield { take: bitmapBytes };
+        const present = countBits(bitmap, block.pages);
         block.dataPages = present;
         block.zeroPages = block.pages - present;
       }
-      yield { skip: Math.max(0, pagesOffset + length - s.absolute()) };
+      if (s.onPage) yield* mappedPages(s, block, pagesOffset, bitmap === null ? null : Buffer.from(bitmap));
+      else yield { skip: Math.max(0, pagesOffset + length - s.absolute()) };
     }
   }
   if (sum !== total) throw s.bad(`the RAM blocks add up to ${sum} bytes, but MEM_SIZE says ${total}`);
   s.onMemSize?.(s.summary());
+}
+
+const ABSENT_BATCH_PAGES = 256;
+
+/**
+ * A mapped-ram page area read in file order, for onPage: each page the bitmap holds as data,
+ * each other page as a zero page, its bytes skipped (a file seeks over long runs of them; a
+ * pipe reads its holes as zeros). Without a bitmap in place every page is read.
+ */
+function* mappedPages(s: WalkState, block: RamBlockSummary, pagesOffset: number, bitmap: Buffer | null): Generator<Request, void, Buffer> {
+  const { pageSize, pages, length } = block;
+  if (pagesOffset < s.absolute()) throw s.bad(`block ${block.name}'s page area starts at offset ${pagesOffset}, before the bytes already read: one pass cannot reach it`);
+  if (length % pageSize !== 0) throw s.bad(`block ${block.name} is ${length} bytes: not whole ${pageSize}-byte pages, as a mapped-ram block must be`);
+  yield { skip: pagesOffset - s.absolute() };
+  const onPage = s.onPage!;
+  const stored = (page: number) => bitmap === null || (bitmap[page >> 3]! & (1 << (page & 7))) !== 0;
+  let page = 0;
+  // Whole stored pages of the chunk at hand, without a generator step per page.
+  const scan = {
+    scan: (view: Buffer) => {
+      let at = 0;
+      for (; page < pages && at + pageSize <= view.length && stored(page); page++, at += pageSize) onPage(block, page * pageSize, view.subarray(at, at + pageSize), 0);
+      return at;
+    },
+  };
+  while (page < pages) {
+    if (!stored(page)) {
+      const first = page;
+      // In batches, so that a writer fed from onPage catches up between them (a hole may be GiBs).
+      for (; page < pages && page - first < ABSENT_BATCH_PAGES && !stored(page); page++) onPage(block, page * pageSize, null, 0);
+      yield { skip: (page - first) * pageSize };
+      continue;
+    }
+    yield scan;
+    if (page < pages && stored(page)) {
+      const data = yield { take: pageSize }; // a page across two chunks
+      onPage(block, page * pageSize, data, 0);
+      page++;
+    }
+  }
 }
 
 /** Set bits among the first `count` of a little-endian bitmap of 64-bit words (x86-64 writers). */

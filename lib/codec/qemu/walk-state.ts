@@ -84,6 +84,11 @@ export interface WalkOptions {
   onDeviceSection?: (section: SectionSummary, bytes: Buffer, offset: number) => void;
   /** Called once the RAM block list (MEM_SIZE) is read, with the summary so far. */
   onMemSize?: (summary: WalkSummary) => void;
+  /**
+   * Called as each block of that list is read, with the summary so far (the blocks up to this
+   * one): with mapped-ram and onPage, the block's pages follow before the next block is known.
+   */
+  onRamBlock?: (summary: WalkSummary) => void;
 }
 
 /**
@@ -134,6 +139,7 @@ export class WalkState {
   readonly onPage: WalkOptions['onPage'];
   readonly onDeviceSection: WalkOptions['onDeviceSection'];
   readonly onMemSize: WalkOptions['onMemSize'];
+  readonly onRamBlock: WalkOptions['onRamBlock'];
   #deviceSizes: Array<{ name: string; instance: number; bytes: number; used: boolean }> = [];
 
   constructor(options: WalkOptions) {
@@ -144,6 +150,7 @@ export class WalkState {
     this.onPage = options.onPage;
     this.onDeviceSection = options.onDeviceSection;
     this.onMemSize = options.onMemSize;
+    this.onRamBlock = options.onRamBlock;
     this.vmdescription = null;
     if (options.description) this.describe(options.description);
   }
