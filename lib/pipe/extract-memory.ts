@@ -30,11 +30,10 @@ export interface MemoryExtraction {
   fileBytes: number;
 }
 
-export interface MemoryOptions extends Pick<WalkImageOptions, 'readOptions'> {
+export interface MemoryOptions extends Pick<WalkImageOptions, 'readOptions' | 'onStart' | 'onProgress'> {
   kind: 'physical' | 'elf';
   /** Bytes of RAM below 4 GiB, when the machine type does not say (max-ram-below-4g). */
   below4g?: number;
-  onProgress?: (bytes: number) => void;
 }
 
 const ZERO_PAGE = Buffer.alloc(65536);
@@ -84,6 +83,8 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
   try {
     const walk = await walkImage(source, {
       ...(options.readOptions ? { readOptions: options.readOptions } : {}),
+      ...(options.onStart ? { onStart: options.onStart } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       onPrologue(image) {
         // Room for the notes of every vCPU the domain may have (the device state says how many
         // there are only at the end, and the pages must go to their offsets before that).

@@ -23,7 +23,7 @@ export function blockFilePath(folder: string, name: string): string {
   return join(folder, ...(segments.length > 0 ? segments : ['unnamed-block']));
 }
 
-export async function extractRam(source: FdSource, folder: string, options: Pick<WalkImageOptions, 'readOptions'> = {}): Promise<ExtractedBlock[]> {
+export async function extractRam(source: FdSource, folder: string, options: Pick<WalkImageOptions, 'readOptions' | 'onStart' | 'onProgress'> = {}): Promise<ExtractedBlock[]> {
   writing('create the folder', folder, () => makeFolder(folder));
   // Pages written so far, per block: a set, since a lying block length must not size memory.
   const files = new Map<string, { fd: number; written: Set<number>; file: string }>();

@@ -31,7 +31,7 @@ export interface ImageState {
   missingDescription: string | null;
 }
 
-export interface ReadStateOptions extends Pick<WalkImageOptions, 'readOptions' | 'onPrologue'> {
+export interface ReadStateOptions extends Pick<WalkImageOptions, 'readOptions' | 'onPrologue' | 'onStart' | 'onProgress'> {
   /** Keep only the devices whose section name or vmsd name is one of these. */
   devices?: string[];
 }

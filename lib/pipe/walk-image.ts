@@ -49,6 +49,9 @@ export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDevice
    * onStreamChunk it sees no bytes, so a file may still be read with seeks over long skips.
    */
   pace?: () => Promise<void>;
+  /** Stored payload bytes, for a progress bar: the total first (null from a pipe), then the count read. */
+  onStart?: (totalBytes: number | null) => void;
+  onProgress?: (bytes: number) => void;
   /** The prologue, when the caller has read it from the source already. */
   prologue?: SaveImagePrologue;
   readOptions?: DecodeHeaderOptions;
@@ -72,6 +75,8 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
 
   const onStored = options.onPrologue?.(image) ?? undefined;
+  options.onStart?.(source.size === null ? (image.seal?.payloadLength ?? null) : source.size - image.payloadOffset);
+  const onProgress = options.onProgress;
   const walkerOptions: WalkOptions = {
     ...(options.onPage ? { onPage: options.onPage } : {}),
     ...(options.onDeviceSection ? { onDeviceSection: options.onDeviceSection } : {}),
@@ -86,12 +91,13 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
       if (onStream) await onStream(chunk);
       walker.feed(chunk);
       if (options.pace) await options.pace();
+      onProgress?.(source.position - image.payloadOffset);
     }
     const summary = walker.end();
     return { image, summary, payloadLength: source.position - image.payloadOffset };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  const payloadLength = await decompressInto(format, source, first, walker, onStored, onStream, options.pace);
+  const payloadLength = await decompressInto(format, source, first, walker, { onStored, onStream, pace: options.pace, onProgress });
   return { image, summary: walker.end(), payloadLength };
 }
 
@@ -133,10 +139,9 @@ async function decompressInto(
   source: FdSource,
   first: Buffer,
   walker: QemuStreamWalker,
-  onStored?: (chunk: Buffer) => void,
-  onStream?: (chunk: Buffer) => void | Promise<void>,
-  pace?: () => Promise<void>,
+  hooks: { onStored?: ((chunk: Buffer) => void) | undefined; onStream?: WalkImageOptions['onStreamChunk']; pace?: WalkImageOptions['pace']; onProgress?: WalkImageOptions['onProgress'] },
 ): Promise<number> {
+  const { onStored, onStream, pace, onProgress } = hooks;
   let stored = 0;
   // Chunks are copied: the decompressor holds them after FdSource reuses its buffers.
   const storedChunks = Readable.from(
@@ -144,6 +149,7 @@ async function decompressInto(
       for (let chunk: Buffer | null = first; chunk !== null; chunk = source.next()) {
         onStored?.(chunk);
         stored += chunk.length;
+        onProgress?.(stored);
         yield Buffer.from(chunk);
       }
     })(),

@@ -302,7 +302,25 @@ test('a progress bar on a terminal, none with --quiet', () => {
   assert.not.match(piped, 'ETA');
 });
 
-for (const name of ['rewrite', 'hash', 'seal', 'verify']) {
+test('walk, check, state and extract-ram (every form) draw the bar too, and take --quiet', () => {
+  const dir = tempDir();
+  const big = join(dir, 'big.save');
+  writeFileSync(big, syntheticImageBuffer({ ramBytes: 64 * 1024 * 1024 }));
+  const forms: Array<[string, string]> = [
+    ['walk', `"${big}"`],
+    ['check', `"${big}"`],
+    ['state', `"${big}"`],
+    ['extract-ram', `"${big}" "${join(dir, 'blocks')}"`],
+    ['extract-ram', `--physical "${big}" "${join(dir, 'flat.raw')}"`],
+  ];
+  for (const [name, args] of forms) {
+    const run = (extra: string) => spawnSync('script', ['-qec', `"${process.execPath}" "${SAVEKIT_BIN}" ${name} ${extra} ${args} 2>&1 >/dev/null`, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } }).stdout.toString();
+    assert.match(run(''), 'MiB', `${name} ${args}`);
+    assert.not.match(run('--quiet'), 'MiB', `${name} --quiet`);
+  }
+});
+
+for (const name of ['rewrite', 'hash', 'seal', 'verify', 'walk', 'check', 'state', 'extract-ram']) {
   test(`${name} --help`, () => {
     const result = runBinary([name, '--help']);
     assert.is(result.status, 0);

@@ -8,20 +8,22 @@ import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '..
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { walkReport } from './walk.js';
 
 const spec: CommandSpec = {
   name: 'check',
   summary: 'Check that a save image will restore: header, XML, payload format, the whole QEMU stream, the seal.',
-  usage: 'savekit check IMAGE|- [--json]',
+  usage: 'savekit check IMAGE|- [--json] [--quiet]',
   help: `In one pass: the header and data region checks, the domain XML and cookie well-formed,
 the payload starting as its format says (ERR_PAYLOAD_MISMATCH: the gzip flag over a raw payload
 that makes virsh restore hang), the QEMU stream walkable to its EOF byte (ERR_TRUNCATED,
 ERR_BAD_STREAM with the offset and section; a damaged compressed stream), and the seal when
 there is one (ERR_SEAL_MISMATCH). Exit 0 only when all hold; the first failure is reported.
 
+${QUIET_HELP}
 ${COMMON_HELP}`,
-  options: COMMON_OPTIONS,
+  options: { ...COMMON_OPTIONS, ...QUIET_OPTION },
   positionals: { min: 1, max: 1 },
 };
 
@@ -30,9 +32,10 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const passed: string[] = [];
     const hasher = await createXxh64();
-    const walk = await withSource(io, positionals[0]!, (source) =>
+    const walk = await withProgress(io, values, (hooks) => withSource(io, positionals[0]!, (source) =>
       walkImage(source, {
         readOptions: readOptionsOf(spec, values),
+        ...hooks,
         onPrologue(image) {
           passed.push(`header and data region: version ${image.header.version}, ${formatName(image.header.format)} payload at offset ${image.payloadOffset}`);
           const { xml, cookie } = image.region;
@@ -42,7 +45,7 @@ export const command: Command = {
           return image.seal ? (chunk) => hasher.update(chunk) : null; // hash only what has a seal
         },
       }),
-    );
+    ));
     const { image, summary } = walk;
     passed.push(
       summary.eof

@@ -4,6 +4,7 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { ioError, SaveImageError } from '../../errors.js';
 import { extractMemory } from '../../pipe/extract-memory.js';
 import { extractRam } from '../../pipe/extract-ram.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, integerOption, type ParsedValues, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
@@ -12,7 +13,7 @@ import { type CliIo, print, printJson } from '../io.js';
 const spec: CommandSpec = {
   name: 'extract-ram',
   summary: 'Write each RAM block of a save image to a sparse raw file (data pages at their offsets).',
-  usage: 'savekit extract-ram IMAGE|- OUTDIR [--json] | IMAGE|- OUT --physical | --elf [--below-4g BYTES]',
+  usage: 'savekit extract-ram IMAGE|- OUTDIR [--json] [--quiet] | IMAGE|- OUT --physical | --elf [--below-4g BYTES]',
   help: `One file per RAM block, named after the block (pc.ram, /rom@etc/acpi/tables becomes
 OUTDIR/rom@etc/acpi/tables), as analyze-migration.py -x does: data pages at their offset in the
 block, zero pages left as holes. Works for every payload format, from a file or a pipe (a
@@ -33,9 +34,10 @@ Options:
   --physical           a flat guest-physical image
   --elf                an ELF core with the vCPUs' registers
   --below-4g BYTES     RAM below 4 GiB (max-ram-below-4g), instead of the machine's rule
+${QUIET_HELP}
 
 ${COMMON_HELP}`,
-  options: { ...COMMON_OPTIONS, physical: { type: 'boolean' }, elf: { type: 'boolean' }, 'below-4g': { type: 'string' } },
+  options: { ...COMMON_OPTIONS, ...QUIET_OPTION, physical: { type: 'boolean' }, elf: { type: 'boolean' }, 'below-4g': { type: 'string' } },
   positionals: { min: 2, max: 2 },
 };
 
@@ -47,7 +49,7 @@ export const command: Command = {
     const below4g = integerOption(spec, values, 'below-4g');
     if (values.physical || values.elf) return extractMemoryFile(io, imageArg, folder, values.elf ? 'elf' : 'physical', below4g, values);
     if (below4g !== undefined) throw usageError(spec, '--below-4g goes with --physical or --elf');
-    const blocks = await withSource(io, imageArg, (source) => extractRam(source, folder, { readOptions: readOptionsOf(spec, values) }));
+    const blocks = await withProgress(io, values, (hooks) => withSource(io, imageArg, (source) => extractRam(source, folder, { readOptions: readOptionsOf(spec, values), ...hooks })));
     if (values.json) await printJson(io, { folder, blocks });
     else await print(io, blocks.map((b) => `${b.file}: ${b.length} bytes, ${b.dataPages} data pages, ${b.zeroPages} zero pages`).join('\n') + '\n');
     return 0;
@@ -56,7 +58,7 @@ export const command: Command = {
 
 /** --physical and --elf: OUT is a file, removed again when the extraction fails. */
 async function extractMemoryFile(io: CliIo, imageArg: string, out: string, kind: 'physical' | 'elf', below4g: number | undefined, values: ParsedValues): Promise<number> {
-  const result = await withSource(io, imageArg, async (source) => {
+  const result = await withProgress(io, values, (hooks) => withSource(io, imageArg, async (source) => {
     let fd: number;
     try {
       fd = openSync(out, 'w');
@@ -65,7 +67,7 @@ async function extractMemoryFile(io: CliIo, imageArg: string, out: string, kind:
     }
     let done = false;
     try {
-      const extraction = await extractMemory(source, fd, { kind, readOptions: readOptionsOf(spec, values), ...(below4g === undefined ? {} : { below4g }) });
+      const extraction = await extractMemory(source, fd, { kind, readOptions: readOptionsOf(spec, values), ...hooks, ...(below4g === undefined ? {} : { below4g }) });
       done = true;
       return extraction;
     } catch (error) {
@@ -74,7 +76,7 @@ async function extractMemoryFile(io: CliIo, imageArg: string, out: string, kind:
       closeSync(fd);
       if (!done) rmSync(out, { force: true });
     }
-  });
+  }));
   const ranges = (result.elf?.loads ?? result.layout.ranges).map((range) => ({ address: range.address, length: range.length, block: range.block, blockOffset: range.blockOffset, ...('fileOffset' in range ? { fileOffset: range.fileOffset } : {}) }));
   if (values.json) {
     await printJson(io, { file: out, kind, machine: result.layout.machine, below4g: result.layout.below4g, ranges, unmapped: result.layout.unmapped, dataPages: result.dataPages, fileBytes: result.fileBytes, ...(result.elf ? { cpus: result.elf.cpus, elfMachine: result.elf.machine } : {}) });

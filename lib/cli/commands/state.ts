@@ -5,6 +5,7 @@ import type { DeviceState, StateEntry } from '../../codec/qemu/device-state.js';
 import { formatAnalyzeMigration, formatStateValue, type StateSection, stateTree } from '../../codec/qemu/state-format.js';
 import { SaveImageError } from '../../errors.js';
 import { readImageState } from '../../pipe/read-state.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
@@ -13,7 +14,7 @@ import { type CliIo, print, printJson } from '../io.js';
 const spec: CommandSpec = {
   name: 'state',
   summary: "Decode every device's state in a save image with QEMU's own description of it.",
-  usage: 'savekit state IMAGE|- [--device NAME ...] [--json | --format analyze-migration] [--registers]',
+  usage: 'savekit state IMAGE|- [--device NAME ...] [--json | --format analyze-migration] [--registers] [--quiet]',
   help: `Walks the QEMU stream (any payload format, a file or stdin; RAM is never held), keeps
 each device section's bytes and decodes them with the JSON description QEMU writes at the end
 of the stream: integers, booleans, buffers, timers, structs, arrays and subsections, field by
@@ -36,8 +37,9 @@ An image whose stream has no description (QEMU can be told not to write one) lis
 device's raw bytes and says why they cannot be decoded; --format analyze-migration and
 --registers then fail with ERR_BAD_STREAM.
 
+${QUIET_HELP}
 ${COMMON_HELP}`,
-  options: { ...COMMON_OPTIONS, device: { type: 'string', multiple: true }, format: { type: 'string' }, registers: { type: 'boolean' } },
+  options: { ...COMMON_OPTIONS, ...QUIET_OPTION, device: { type: 'string', multiple: true }, format: { type: 'string' }, registers: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
 };
 
@@ -49,8 +51,8 @@ export const command: Command = {
     exclusive(spec, values, 'json', 'format');
     exclusive(spec, values, 'registers', 'format');
     const devices = (values.device as unknown as string[] | undefined) ?? [];
-    const state = await withSource(io, positionals[0]!, (source) =>
-      readImageState(source, { readOptions: readOptionsOf(spec, values), devices: values.registers ? [...devices, 'cpu', 'cpu_common'] : devices }),
+    const state = await withProgress(io, values, (hooks) =>
+      withSource(io, positionals[0]!, (source) => readImageState(source, { readOptions: readOptionsOf(spec, values), devices: values.registers ? [...devices, 'cpu', 'cpu_common'] : devices, ...hooks })),
     );
     const decoded = state.sections.filter((section): section is Extract<StateSection, { state: DeviceState }> => 'state' in section);
     if ((format || values.registers) && state.missingDescription) {

@@ -1,6 +1,7 @@
 // savekit walk IMAGE|-: what the QEMU migration stream inside holds, read lazily.
 import type { WalkSummary } from '../../codec/qemu/walker.js';
 import { walkImage } from '../../pipe/walk-image.js';
+import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
@@ -10,7 +11,7 @@ import { formatBytes } from '../progress.js';
 const spec: CommandSpec = {
   name: 'walk',
   summary: 'Walk the QEMU migration stream of a save image: machine, capabilities, RAM blocks, sections, devices.',
-  usage: 'savekit walk IMAGE|- [--json]',
+  usage: 'savekit walk IMAGE|- [--json] [--quiet]',
   help: `Reads every payload format (raw, gzip, bzip2, xz, lzop, zstd, sparse), skipping page
 bodies and device state without keeping them. Device sections are delimited by the sizes in
 QEMU's trailing JSON description when a file's tail holds one, else by validated section
@@ -20,15 +21,16 @@ JSON keys: streamVersion, machine, capabilities, ramBlocks ([{name, length, page
 dataPages}]), sections ([{id, name, instance, version, kind, bytes}]), devices, deviceSizing
 ("json", "footers" or "opaque"), eof, endOffset, trailingBytes.
 
+${QUIET_HELP}
 ${COMMON_HELP}`,
-  options: COMMON_OPTIONS,
+  options: { ...COMMON_OPTIONS, ...QUIET_OPTION },
   positionals: { min: 1, max: 1 },
 };
 
 export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
-    const walk = await withSource(io, positionals[0]!, (source) => walkImage(source, { readOptions: readOptionsOf(spec, values) }));
+    const walk = await withProgress(io, values, (hooks) => withSource(io, positionals[0]!, (source) => walkImage(source, { readOptions: readOptionsOf(spec, values), ...hooks })));
     const report = walkReport(walk.summary);
     if (values.json) await printJson(io, report);
     else await print(io, formatWalk(report));
