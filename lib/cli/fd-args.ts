@@ -1,6 +1,7 @@
 // IN and OUT arguments of the copying commands as file descriptors: a path, or - for stdin and
 // stdout. Opened here, closed by the caller through `close()`.
 import { closeSync, fstatSync, openSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { ioError, SaveImageError } from '../errors.js';
 import { assertNoJournal } from '../file/open.js';
 import { FdSource } from '../pipe/fd-source.js';
@@ -26,9 +27,17 @@ export async function openInput(io: CliIo, argument: string): Promise<OpenedFd> 
   return { fd, label: argument, isFile: fstatSync(fd).isFile(), close: () => closeSync(fd) };
 }
 
-/** Opens OUT for writing (created or truncated), refusing to overwrite the input itself. */
+/**
+ * Opens OUT for writing (created or truncated), refusing to overwrite the input itself, and
+ * refusing a terminal as stdout, as gzip and zstd do: an image there garbles the screen.
+ */
 export function openOutput(io: CliIo, argument: string, input: OpenedFd): OpenedFd {
-  if (argument === '-') return { fd: io.stdoutFd, label: 'stdout', isFile: false, close() {} };
+  if (argument === '-') {
+    if (io.stdoutFd >= 0 && isatty(io.stdoutFd)) {
+      throw new SaveImageError('ERR_USAGE', 'not writing a save image to a terminal: give OUT as a file, or redirect stdout (savekit ... > out.save)');
+    }
+    return { fd: io.stdoutFd, label: 'stdout', isFile: false, close() {} };
+  }
   const inputStat = fstatSync(input.fd);
   let fd: number;
   try {

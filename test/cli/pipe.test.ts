@@ -320,6 +320,20 @@ test('walk, check, state and extract-ram (every form) draw the bar too, and take
   }
 });
 
+test('rewrite and convert refuse to pour an image onto a terminal (exit 2, OUT or a redirection named)', () => {
+  const image = samplePath('libvirt-9.0/raw.save');
+  for (const argv of [['rewrite', image], ['rewrite', '--paused', image, '-'], ['convert', '--format', 'zstd', image], ['convert', '--format', 'gzip', image, '-']]) {
+    const shown = spawnSync('script', ['-qec', `"${process.execPath}" "${SAVEKIT_BIN}" ${argv.map((a) => `"${a}"`).join(' ')}; echo "exit $?"`, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } }).stdout.toString('latin1');
+    assert.match(shown, 'error[ERR_USAGE]: not writing a save image to a terminal', argv.join(' '));
+    assert.match(shown, 'exit 2', argv.join(' '));
+    assert.not.match(shown, 'LibvirtQemud', argv.join(' '));
+  }
+  // Redirected, the same command writes the image.
+  const redirected = runBinary(['rewrite', image]);
+  assert.is(redirected.status, 0, redirected.stderr);
+  assert.ok(redirected.stdout.equals(readFileSync(image)));
+});
+
 for (const name of ['rewrite', 'hash', 'seal', 'verify', 'walk', 'check', 'state', 'extract-ram']) {
   test(`${name} --help`, () => {
     const result = runBinary([name, '--help']);
