@@ -1,8 +1,9 @@
 // IN and OUT arguments of the copying commands as file descriptors: a path, or - for stdin and
 // stdout. Opened here, closed by the caller through `close()`.
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, SaveImageError } from '../errors.js';
+import { modeFromSource, widerThan } from '../file/modes.js';
 import { assertNoJournal } from '../file/open.js';
 import { FdSource } from '../pipe/fd-source.js';
 import type { CliIo } from './io.js';
@@ -39,9 +40,10 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
     return { fd: io.stdoutFd, label: 'stdout', isFile: false, close() {} };
   }
   const inputStat = fstatSync(input.fd);
+  const mode = modeFromSource(inputStat); // no wider than the image, from the first byte
   let fd: number;
   try {
-    fd = openSync(argument, 'a+'); // opened without truncating, so the check below comes first
+    fd = openSync(argument, 'a+', mode); // opened without truncating, so the check below comes first
   } catch (error) {
     throw ioError('create', argument, error, { writing: true });
   }
@@ -49,6 +51,13 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
   if (inputStat.isFile() && inputStat.dev === outputStat.dev && inputStat.ino === outputStat.ino) {
     closeSync(fd);
     throw new SaveImageError('ERR_USAGE', `${argument} is the input itself: write to another file (savekit define and set edit in place)`);
+  }
+  try {
+    // A file that was there already keeps its bits, less those the image does not have.
+    if (outputStat.isFile() && widerThan(outputStat.mode, mode) !== 0) fchmodSync(fd, outputStat.mode & 0o777 & mode);
+  } catch (error) {
+    closeSync(fd);
+    throw ioError('narrow the permissions of', argument, error, { writing: true });
   }
   closeSync(fd);
   try {

@@ -20,8 +20,8 @@ export interface FileLike {
 }
 
 export interface FilePort {
-  /** `flags` as for fs.open: 'r', 'r+', 'wx'. */
-  open(path: string, flags: string): Promise<FileLike>;
+  /** `flags` as for fs.open: 'r', 'r+', 'wx'; `mode` for a file it creates. */
+  open(path: string, flags: string, mode?: number): Promise<FileLike>;
   unlink(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
   /** The stamp of the file `path` names now (it follows symlinks, as open does). */
@@ -31,7 +31,7 @@ export interface FilePort {
 }
 
 export const nodeFiles: FilePort = {
-  open: (path, flags) => fs.open(path, flags),
+  open: (path, flags, mode) => fs.open(path, flags, mode),
   unlink: (path) => fs.unlink(path),
   stat: (path) => fs.stat(path),
   exists: (path) =>

@@ -4,6 +4,7 @@
 import { SaveImageError } from '../errors.js';
 import { xxh64Hex } from '../hash.js';
 import { type FilePort, readAt, writeAt } from './file-port.js';
+import { PRIVATE_FILE_MODE } from './modes.js';
 
 const JOURNAL_MAGIC = Buffer.from('savekit-undo-v1\n', 'latin1');
 const LENGTH_AT = JOURNAL_MAGIC.length;
@@ -42,7 +43,7 @@ export async function decodeJournal(bytes: Buffer): Promise<Journal | null> {
 /** Creates the journal (it must not exist), writes it and makes it durable, name included. */
 export async function writeJournal(files: FilePort, path: string, journal: Journal): Promise<void> {
   const bytes = await encodeJournal(journal);
-  const file = await files.open(path, 'wx');
+  const file = await files.open(path, 'wx', PRIVATE_FILE_MODE); // both prologues: the XML and its secrets
   try {
     await writeAt(file, bytes, 0);
     await file.sync();

@@ -5,6 +5,7 @@ import { closeSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RamBlockSummary } from '../codec/qemu/walker.js';
 import { ioError } from '../errors.js';
+import { folderModeOf } from '../file/modes.js';
 import { writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { walkImage, type WalkImageOptions } from './walk-image.js';
@@ -24,7 +25,9 @@ export function blockFilePath(folder: string, name: string): string {
 }
 
 export async function extractRam(source: FdSource, folder: string, options: Pick<WalkImageOptions, 'readOptions' | 'onStart' | 'onProgress'> = {}): Promise<ExtractedBlock[]> {
-  writing('create the folder', folder, () => makeFolder(folder));
+  const mode = source.outputMode;
+  const folderMode = folderModeOf(mode);
+  writing('create the folder', folder, () => makeFolder(folder, folderMode));
   // Pages written so far, per block: a set, since a lying block length must not size memory.
   const files = new Map<string, { fd: number; written: Set<number>; file: string }>();
   const open = (block: RamBlockSummary) => {
@@ -32,8 +35,8 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
     if (!entry) {
       const file = blockFilePath(folder, block.name);
       const fd = writing('create', file, () => {
-        makeFolder(dirname(file));
-        return openSync(file, 'w');
+        makeFolder(dirname(file), folderMode);
+        return openSync(file, 'w', mode);
       });
       writing('size', file, () => ftruncateSync(fd, block.length)); // all holes until pages arrive
       entry = { fd, written: new Set<number>(), file };
@@ -84,12 +87,12 @@ function writing<T>(action: string, path: string, write: () => T): T {
 }
 
 /** mkdir -p; a failure reports the errno of the level that failed (the recursive form says ENOENT on a read-only mount). */
-function makeFolder(folder: string): void {
+function makeFolder(folder: string, mode: number): void {
   try {
-    mkdirSync(folder, { recursive: true });
+    mkdirSync(folder, { recursive: true, mode });
   } catch (error) {
     if (dirname(folder) === folder) throw error;
-    makeFolder(dirname(folder));
-    mkdirSync(folder);
+    makeFolder(dirname(folder), mode);
+    mkdirSync(folder, { mode });
   }
 }

@@ -9,6 +9,7 @@ import { decodeHeader, type DecodeHeaderOptions, payloadOffsetOf } from '../code
 import { decodePrologue, type SaveImagePrologue, truncatedRegion } from '../codec/prologue.js';
 import { SaveImageError } from '../errors.js';
 import { describeChange, type FileStamp } from '../file/file-port.js';
+import { modeFromSource } from '../file/modes.js';
 import { alignedBuffer, readFully, readSome } from './fd-io.js';
 import { growPipe, makeBlocking } from './pipe-setup.js';
 
@@ -27,6 +28,8 @@ export class FdSource {
   readonly seekable: boolean;
   /** The file as it was when opened (regular files only). */
   readonly stamp: FileStamp | null;
+  /** The permission bits of anything made from this image (its own, or 0600 from a pipe). */
+  readonly outputMode: number;
   #position = 0;
   #buffers: Buffer[];
   #turn = 0;
@@ -41,6 +44,7 @@ export class FdSource {
     this.fd = fd;
     this.seekable = stat.isFile();
     this.stamp = this.seekable ? { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } : null;
+    this.outputMode = modeFromSource(stat);
     this.#buffers = [alignedBuffer(chunkBytes), alignedBuffer(chunkBytes)];
     if (!this.seekable) {
       makeBlocking(fd);

@@ -290,11 +290,15 @@ test('a sparse image from a pipe converts to every format as from its file (and 
     await convert(['--format', format, samplePath('libvirt-11.3/sparse.save'), fromFile]);
     const piped = runBinary(['convert', '--quiet', '--json', '--format', format, '-', fromPipe], sparse);
     assert.is(piped.status, 0, `${format}: ${piped.stderr}`);
-    assert.ok(readFileSync(fromPipe).equals(readFileSync(fromFile)), `${format}: the pipe gave another image`);
+    // The same image; a compressor's own header may hold a time (lzop): then the same stream.
+    const same = async (path: string) => (format === 'raw' || format === 'sparse' ? readFileSync(path).equals(readFileSync(fromFile)) : (await asRaw(path)).equals(await asRaw(fromFile)));
+    assert.ok(await same(fromPipe), `${format}: the pipe gave another image`);
     if (format !== 'sparse') {
       const toStdout = runBinary(['convert', '--quiet', '--format', format, '-', '-'], sparse);
       assert.is(toStdout.status, 0, `${format} to stdout: ${toStdout.stderr}`);
-      assert.ok(toStdout.stdout.equals(readFileSync(fromFile)), `${format}: stdout differs from the file`);
+      const written = join(dir, `stdout-${format}.save`);
+      writeFileSync(written, toStdout.stdout);
+      assert.ok(await same(written), `${format}: stdout differs from the file`);
     }
   }
   assert.equal(readdirSync(tmpdir()).filter((name) => name.includes('savekit-spool')), []);

@@ -1,10 +1,10 @@
 // savekit convert --format F [IN|-] [OUT|-]: re-encode a save image's payload in another format
 // libvirt reads (raw, gzip, bzip2, xz, lzop, zstd, sparse), which libvirt cannot do after a
 // save; the prologue is carried over as `rewrite` carries it, with the format code set.
-import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { FORMATS, type FormatName } from '../../constants.js';
 import { ioError, SaveImageError } from '../../errors.js';
+import { type ImageLock, lockImage } from '../../file/lock.js';
+import { createReplacement, type Replacement } from '../../file/replacement.js';
 import { checkCompressOptions } from '../../pipe/compressors.js';
 import { convertImage } from '../../pipe/convert.js';
 import { FdSource } from '../../pipe/fd-source.js';
@@ -80,16 +80,23 @@ export const command: Command = {
     const plan = await prologuePlanOf(spec, values);
 
     const input = await openInput(io, inArg);
-    const target = inPlace ? temporaryBeside(inArg) : outArg!;
+    // In place: the image's edit lock for the whole run (define, edit, set, seal meanwhile get
+    // ERR_LOCKED), and a private temporary with the image's owner and mode, renamed over it.
+    let lock: ImageLock | null = null;
+    let replacement: Replacement | null = null;
     let output: OpenedFd | null = null;
     const started = process.hrtime.bigint();
-    let done = false;
     try {
+      if (inPlace) {
+        lock = await lockImage(inArg);
+        replacement = createReplacement(inArg);
+      }
+      const source = new FdSource(input.fd, { growPipe: growPipes(io) });
       const result = await withProgress(io, values, (hooks) =>
         convertImage({
-          source: new FdSource(input.fd, { growPipe: growPipes(io) }),
+          source,
           format: format as FormatName,
-          openOutput: () => (output = openOutput(io, target, input)).fd,
+          openOutput: () => (output = replacement ? { fd: replacement.fd, label: replacement.path, isFile: true, close() {} } : openOutput(io, outArg!, input)).fd,
           readOptions: readOptionsOf(spec, values),
           plan,
           seal: values.seal === true,
@@ -100,8 +107,10 @@ export const command: Command = {
       );
       (output as OpenedFd | null)?.close();
       output = null;
-      if (inPlace) replace(target, inArg);
-      done = true;
+      if (replacement) {
+        replacement.commit({ stamp: source.stamp!, prologue: result.before.prologueBytes });
+        replacement = null;
+      }
       if (values.json) {
         await printJson(io, {
           from: result.from,
@@ -122,8 +131,9 @@ export const command: Command = {
       throw explainOutput(error, output as OpenedFd | null, inPlace, inArg);
     } finally {
       (output as OpenedFd | null)?.close();
+      (replacement as Replacement | null)?.abort();
       input.close();
-      if (inPlace && !done) rmSync(target, { force: true });
+      await (lock as ImageLock | null)?.release();
     }
   },
 };
@@ -133,27 +143,6 @@ function smallInteger(values: Record<string, unknown>, name: string): number | u
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw)) throw usageError(spec, `--${name} takes a whole number, not ${JSON.stringify(raw)}`);
   return Number(raw);
-}
-
-/** The temporary an in-place conversion writes: same folder (so the rename is atomic), hidden. */
-function temporaryBeside(path: string): string {
-  return join(dirname(path), `.${basename(path)}.savekit-convert-${process.pid}`);
-}
-
-/** Renames the finished, synced temporary over the image (keeping its mode), then syncs the folder. */
-function replace(temporary: string, image: string): void {
-  try {
-    chmodSync(temporary, statSync(image).mode & 0o7777);
-    renameSync(temporary, image);
-    const folder = openSync(dirname(image), 'r');
-    try {
-      fsyncSync(folder);
-    } finally {
-      closeSync(folder);
-    }
-  } catch (error) {
-    throw ioError('replace', image, error, { writing: true });
-  }
 }
 
 /** Names the output a failure happened on; says what is left behind, if anything. */

@@ -2,6 +2,7 @@
 // `virsh save-image-edit`; an edit that cannot be stored is kept in a file, never lost.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { PRIVATE_FILE_MODE } from '../../file/modes.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planDefine } from '../../edit/plan.js';
@@ -41,7 +42,7 @@ export const command: Command = {
     const stored = (await readImageFile(path)).region.xml.bytes;
     const folder = await mkdtemp(join(tmpdir(), 'savekit-edit-'));
     const draft = join(folder, 'domain.xml');
-    await writeFile(draft, stored);
+    await writeFile(draft, stored, { mode: PRIVATE_FILE_MODE }); // the XML with its secrets, in a 0700 folder
     try {
       await runEditor(io, draft);
     } catch (error) {
