@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'ERR_USAGE',
   'ERR_READ_ONLY',
   'ERR_IMAGE_CHANGED',
+  'ERR_INTERRUPTED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,9 +2,23 @@
 // The savekit executable: wires the real process to runCli. The only file that exits.
 // process.stdin and process.stdout are touched only when a command asks for them: creating
 // them turns a piped fd 0 or 1 non-blocking, which would slow the blocking copy loop.
+import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
+import { childrenGone, interrupt, interruptedBy } from '../pipe/interrupt.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run.js';
+
+// Ctrl-C, kill, a closed terminal: the job stops its programs and ends through its failure
+// path (lib/pipe/interrupt.ts), then exits 128 + the signal. A second signal exits at once.
+const exitStatusOf = (signal: NodeJS.Signals) => 128 + constants.signals[signal];
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (interruptedBy() !== null) process.exit(exitStatusOf(interruptedBy()!));
+    interrupt(signal);
+    // A job that cannot get to a checkpoint (its loop blocked on a silent pipe) is not waited on forever.
+    setTimeout(() => process.exit(exitStatusOf(signal)), 10_000).unref();
+  });
+}
 
 let stdout: Writable | undefined;
 
@@ -31,4 +45,7 @@ const io: CliIo = {
   env: process.env,
 };
 
-process.exitCode = await runCli(process.argv.slice(2), io);
+const status = await runCli(process.argv.slice(2), io);
+const signal = interruptedBy();
+if (signal !== null) await childrenGone(2000); // killed by interrupt(): reaped before savekit goes
+process.exitCode = signal === null ? status : exitStatusOf(signal);

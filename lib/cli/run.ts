@@ -2,6 +2,7 @@
 // error into `error[CODE]: message` (or JSON) and an exit status. Command modules load lazily
 // so `savekit --help` starts fast.
 import { SaveImageError } from '../errors.js';
+import { interruptedBy, interruptedError } from '../pipe/interrupt.js';
 import { formatHelp, parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 import { type CliIo, EXIT_OK, EXIT_USAGE, print, reportError } from './io.js';
@@ -72,9 +73,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       await print(io, formatHelp(command.spec));
       return EXIT_OK;
     }
-    return await command.run(args, io);
+    const status = await command.run(args, io);
+    // A signal may end a job quietly (its program killed, a pipe closed): it is still an interruption.
+    const signal = interruptedBy();
+    return signal === null ? status : await reportError(io, interruptedError(signal), json);
   } catch (error) {
-    return reportError(io, error, json);
+    // Stopped by a signal: whatever failed on the way down (a killed program, a closed pipe) is that.
+    const signal = interruptedBy();
+    return reportError(io, signal === null ? error : interruptedError(signal), json);
   }
 }
 

@@ -77,11 +77,17 @@ export function createReplacement(imagePath: string): Replacement {
   };
 }
 
+/** The name of the first try: `.IMAGE.savekit-convert-PID`. */
+export function replacementPathOf(image: string): string {
+  return join(dirname(image), `.${basename(image)}.savekit-convert-${process.pid}`);
+}
+
 /** A new file beside `image`, made with O_EXCL (never through a link), under a name not taken. */
 function createExclusive(image: string, mode: number): { fd: number; path: string } {
   const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   for (let attempt = 1; ; attempt++) {
-    const path = join(dirname(image), `.${basename(image)}.savekit-convert-${process.pid}-${randomBytes(4).toString('hex')}`);
+    // A name taken (a planted link, a leftover) is never opened: another one is tried.
+    const path = attempt === 1 ? replacementPathOf(image) : `${replacementPathOf(image)}-${randomBytes(4).toString('hex')}`;
     try {
       return { fd: openSync(path, flags, mode), path };
     } catch (error) {

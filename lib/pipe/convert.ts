@@ -32,6 +32,7 @@ import { compressCommand, createPayloadSink, type CompressOptions, decompressCom
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
 import { compressorFailed, decompressorFailed, startProgram, watchExit } from './programs.js';
 import { FdSource } from './fd-source.js';
+import { assertNotInterrupted, Checkpoints } from './interrupt.js';
 import { PageWriter } from './page-writer.js';
 import { spoolToFile } from './spool.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
@@ -70,7 +71,7 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
   if (from === null) throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${before.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
   if (from !== 'sparse' || params.source.seekable) return convertFrom(params, before, from);
   // A sparse image from a pipe: read once into a private temporary file, converted from there.
-  const spooled = spoolToFile(params.source, before.prologueBytes, params.spoolFolder);
+  const spooled = await spoolToFile(params.source, before.prologueBytes, params.spoolFolder);
   try {
     const source = new FdSource(spooled);
     return await convertFrom({ ...params, source }, source.readPrologue(params.readOptions ?? {}), from);
@@ -227,12 +228,14 @@ async function decompressToFile(params: Run, from: string, outFd: number, stream
         if ((sinceWriteback += n) >= WRITEBACK_EVERY_BYTES) {
           sinceWriteback = 0;
           await nextTurn();
+          assertNotInterrupted();
           writeback.start();
         }
         continue;
       }
       if (status !== undefined) break; // exited, and everything it wrote is read
       await Promise.race([exited, sleep(1)]);
+      assertNotInterrupted();
     }
     if (status !== 0) throw decompressorFailed(from, program, status ?? null, said());
     return { image: before, summary: walker.end(), payloadLength: source.size! - before.payloadOffset };
@@ -363,6 +366,7 @@ async function writeSequentialPages(fd: number, blocks: RamBlockSummary[], sink:
         if (used + 65536 + pageSize > out.length) {
           await sink.write(out.subarray(0, used));
           used = 0;
+          assertNotInterrupted();
         }
         const name = firstRecord || !named ? block.name : null;
         used += encodePageRecordInto(out, used, name, page * pageSize, body !== null && !isZero(body) ? body : null);
@@ -488,6 +492,7 @@ async function sparseToSparse(params: Run, outFd: number, streamOffset: number, 
         readFully(fd, view, 0, mapped.pageSize, mapped.pagesOffset + i * mapped.pageSize);
         writer.page(block.name, i * mapped.pageSize, isZero(view) ? null : view);
         await writer.pace();
+        assertNotInterrupted();
       }
     }
     await writer.finish(model, encodeStreamTail(model, convertDescription(model.description, model.capabilities)));
@@ -502,11 +507,13 @@ async function sparseToSparse(params: Run, outFd: number, streamOffset: number, 
 async function hashFileRange(fd: number, offset: number, length: number): Promise<string> {
   const hasher = await createXxh64();
   const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const checkpoints = new Checkpoints();
   for (let done = 0; done < length; ) {
     const n = readFully(fd, buffer, 0, Math.min(buffer.length, length - done), offset + done);
     if (n === 0) break;
     hasher.update(buffer.subarray(0, n));
     done += n;
+    await checkpoints.tick(n);
   }
   return hasher.digestHex();
 }

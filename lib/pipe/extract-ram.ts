@@ -1,7 +1,7 @@
 // Writes each RAM block of an image to its own raw file, data pages at their offsets in the
 // block and zero pages left as holes (sparse files), like analyze-migration.py -x. Offsets are
 // RAMBlock offsets, not guest-physical addresses (QEMU-STREAM.md section 3).
-import { closeSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RamBlockSummary } from '../codec/qemu/walker.js';
 import { ioError } from '../errors.js';
@@ -27,7 +27,9 @@ export function blockFilePath(folder: string, name: string): string {
 export async function extractRam(source: FdSource, folder: string, options: Pick<WalkImageOptions, 'readOptions' | 'onStart' | 'onProgress'> = {}): Promise<ExtractedBlock[]> {
   const mode = source.outputMode;
   const folderMode = folderModeOf(mode);
-  writing('create the folder', folder, () => makeFolder(folder, folderMode));
+  /** Folders this run made, outermost first: a failed or interrupted run removes what it made. */
+  const made: string[] = [];
+  writing('create the folder', folder, () => makeFolder(folder, folderMode, made));
   // Pages written so far, per block: a set, since a lying block length must not size memory.
   const files = new Map<string, { fd: number; written: Set<number>; file: string }>();
   const open = (block: RamBlockSummary) => {
@@ -35,7 +37,7 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
     if (!entry) {
       const file = blockFilePath(folder, block.name);
       const fd = writing('create', file, () => {
-        makeFolder(dirname(file), folderMode);
+        makeFolder(dirname(file), folderMode, made);
         return openSync(file, 'w', mode);
       });
       writing('size', file, () => ftruncateSync(fd, block.length)); // all holes until pages arrive
@@ -63,6 +65,17 @@ export async function extractRam(source: FdSource, folder: string, options: Pick
     });
     for (const block of walk.summary.ramBlocks) open(block); // a block with no page has its file too
     return walk.summary.ramBlocks.map((block) => ({ name: block.name, file: files.get(block.name)!.file, length: block.length, dataPages: block.dataPages, zeroPages: block.zeroPages }));
+  } catch (error) {
+    // Block files have no magic to tell a partial one from a finished one: none is left.
+    for (const entry of files.values()) rmSync(entry.file, { force: true });
+    for (const created of made.reverse()) {
+      try {
+        rmdirSync(created); // emptied above
+      } catch {
+        // something else was put there meanwhile: it stays
+      }
+    }
+    throw error;
   } finally {
     for (const entry of files.values()) closeSync(entry.fd);
   }
@@ -86,13 +99,19 @@ function writing<T>(action: string, path: string, write: () => T): T {
   }
 }
 
-/** mkdir -p; a failure reports the errno of the level that failed (the recursive form says ENOENT on a read-only mount). */
-function makeFolder(folder: string, mode: number): void {
+/**
+ * mkdir -p, noting in `made` each folder it creates (outermost first); a failure reports the
+ * errno of the level that failed (the recursive form says ENOENT on a read-only mount).
+ */
+function makeFolder(folder: string, mode: number, made: string[]): void {
+  if (existsSync(folder)) return;
+  const parent = dirname(folder);
+  if (parent !== folder) makeFolder(parent, mode, made);
   try {
-    mkdirSync(folder, { recursive: true, mode });
-  } catch (error) {
-    if (dirname(folder) === folder) throw error;
-    makeFolder(dirname(folder), mode);
     mkdirSync(folder, { mode });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
   }
+  made.push(folder);
 }

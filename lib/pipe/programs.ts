@@ -2,12 +2,14 @@
 // processes: a missing program is ERR_MISSING_PROGRAM naming the Debian package that has it.
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { SaveImageError } from '../errors.js';
+import { interruptedBy, interruptedError, trackChild } from './interrupt.js';
 
 const DEBIAN_PACKAGES: Record<string, string> = { gzip: 'gzip', bzip2: 'bzip2', xz: 'xz-utils', lzop: 'lzop', zstd: 'zstd' };
 
 /** Starts `program`; resolves once it runs. `purpose` completes "… needs the X program". */
 export async function startProgram<T extends ChildProcess>(program: string, args: string[], stdio: StdioOptions, purpose: string): Promise<T> {
   const child = spawn(program, args, { stdio }) as T;
+  trackChild(child);
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -28,6 +30,8 @@ export function watchExit(child: ChildProcess): { exited: Promise<number | null>
 
 /** A compressor that failed (a full disk, most often): ERR_IO naming the command line. */
 export function compressorFailed(commandLine: string, status: number | null, said: string): SaveImageError {
+  const signal = interruptedBy();
+  if (signal !== null) return interruptedError(signal); // killed by savekit: not the program's failure
   return new SaveImageError('ERR_IO', `${commandLine} exited with status ${status}${/No space left/i.test(said) ? ' (ENOSPC)' : ''}: ${said || 'no message'}`);
 }
 
@@ -38,6 +42,8 @@ export function payloadDamaged(format: string, reason: string): SaveImageError {
 
 /** `<program> -dc` exited non-zero. */
 export function decompressorFailed(format: string, program: string, status: number | null, said: string): SaveImageError {
+  const signal = interruptedBy();
+  if (signal !== null) return interruptedError(signal);
   return payloadDamaged(format, `${program} -dc exited with status ${status}: ${said}`);
 }
 

@@ -7,6 +7,7 @@ import { fdatasync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type OutputOps, realOutput } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
+import { Checkpoints } from './interrupt.js';
 import type { PayloadHasher } from './payload-hasher.js';
 
 export const WRITEBACK_EVERY_BYTES = 128 * 1024 * 1024;
@@ -29,6 +30,7 @@ export async function pumpPayload(source: FdSource, targets: PumpTargets): Promi
   const writeback = targets.overlapWriteback && outputFd != null ? new Writeback(outputFd) : null;
   let moved = 0;
   let sinceWriteback = 0;
+  const checkpoints = new Checkpoints();
   try {
     for (;;) {
       hasher?.beforeRead(source);
@@ -38,6 +40,7 @@ export async function pumpPayload(source: FdSource, targets: PumpTargets): Promi
       if (outputFd != null) output.write(outputFd, chunk, null);
       moved += chunk.length;
       onProgress?.(moved);
+      await checkpoints.tick(chunk.length);
       if (writeback && (sinceWriteback += chunk.length) >= WRITEBACK_EVERY_BYTES) {
         sinceWriteback = 0;
         await nextTurn(); // lets the previous fdatasync report back

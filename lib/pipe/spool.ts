@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { ioError } from '../errors.js';
 import { writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
+import { Checkpoints } from './interrupt.js';
 
 const PAGE_BYTES = 4096;
 const ZERO_PAGE = Buffer.alloc(PAGE_BYTES);
@@ -19,7 +20,7 @@ const ZERO_PAGE = Buffer.alloc(PAGE_BYTES);
  * Copies the image (its prologue, already read, then the rest of `source`) into an unlinked
  * temporary file in `folder`, at the same offsets; returns its descriptor (the caller closes it).
  */
-export function spoolToFile(source: FdSource, prologue: Buffer, folder = tmpdir()): number {
+export async function spoolToFile(source: FdSource, prologue: Buffer, folder = tmpdir()): Promise<number> {
   const path = join(folder, `.savekit-spool-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd: number;
   try {
@@ -31,6 +32,7 @@ export function spoolToFile(source: FdSource, prologue: Buffer, folder = tmpdir(
   try {
     writeAll(fd, prologue, 0);
     let at = prologue.length;
+    const checkpoints = new Checkpoints();
     for (let chunk = source.next(); chunk !== null; chunk = source.next()) {
       // Runs of non-zero pages are written; zero pages are skipped (holes).
       let run = -1;
@@ -45,6 +47,7 @@ export function spoolToFile(source: FdSource, prologue: Buffer, folder = tmpdir(
       }
       if (run >= 0) writeAll(fd, chunk.subarray(run), at + run);
       at += chunk.length;
+      await checkpoints.tick(chunk.length);
     }
     ftruncateSync(fd, at);
     return fd;

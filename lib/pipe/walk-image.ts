@@ -13,6 +13,7 @@ import { decodeVmDescription, type VmDescription } from '../codec/qemu/vmdescrip
 import { QemuStreamWalker, type WalkOptions, type WalkSummary } from '../codec/qemu/walker.js';
 import { SaveImageError } from '../errors.js';
 import type { FdSource } from './fd-source.js';
+import { assertNotInterrupted, Checkpoints } from './interrupt.js';
 import { decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from './programs.js';
 
 /**
@@ -86,12 +87,14 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   const onStream = options.onStreamChunk;
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
+    const checkpoints = new Checkpoints();
     for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !onStored && !onStream)) {
       onStored?.(chunk);
       if (onStream) await onStream(chunk);
       walker.feed(chunk);
       if (options.pace) await options.pace();
       onProgress?.(source.position - image.payloadOffset);
+      await checkpoints.tick(chunk.length);
     }
     const summary = walker.end();
     return { image, summary, payloadLength: source.position - image.payloadOffset };
@@ -160,6 +163,7 @@ async function decompressInto(
     storedChunks.pipe(gunzip);
     try {
       for await (const chunk of gunzip) {
+        assertNotInterrupted();
         if (onStream) await onStream(chunk as Buffer);
         walker.feed(chunk as Buffer);
         if (pace) await pace();
@@ -175,6 +179,7 @@ async function decompressInto(
   child.stdin.on('error', () => undefined); // the program may stop reading first; its status says why
   storedChunks.pipe(child.stdin);
   for await (const chunk of child.stdout) {
+    assertNotInterrupted();
     if (onStream) await onStream(chunk as Buffer);
     walker.feed(chunk as Buffer);
     if (pace) await pace();

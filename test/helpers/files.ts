@@ -7,8 +7,8 @@ export function countingFiles(): { files: FilePort; bytesRead: () => number } {
   let bytesRead = 0;
   const files: FilePort = {
     ...nodeFiles,
-    async open(path, flags) {
-      const file = await nodeFiles.open(path, flags);
+    async open(path, flags, mode) {
+      const file = await nodeFiles.open(path, flags, mode);
       return {
         ...bind(file),
         async read(buffer, offset, length, position) {
@@ -61,8 +61,8 @@ export function faultyFiles(plan: FaultPlan): { files: FilePort; steps: () => nu
   };
   const files: FilePort = {
     ...nodeFiles,
-    async open(path, flags) {
-      const file = await nodeFiles.open(path, flags);
+    async open(path, flags, mode) {
+      const file = await nodeFiles.open(path, flags, mode);
       return {
         ...bind(file),
         write: (buffer, offset, length, position) =>
