@@ -48,4 +48,5 @@ const io: CliIo = {
 const status = await runCli(process.argv.slice(2), io);
 const signal = interruptedBy();
 if (signal !== null) await childrenGone(2000); // killed by interrupt(): reaped before savekit goes
-process.exitCode = signal === null ? status : exitStatusOf(signal);
+// A job the signal stopped exits 128 + the signal; one that had finished its work keeps its 0.
+process.exitCode = signal === null || status === 0 ? status : exitStatusOf(signal);

@@ -73,10 +73,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       await print(io, formatHelp(command.spec));
       return EXIT_OK;
     }
-    const status = await command.run(args, io);
-    // A signal may end a job quietly (its program killed, a pipe closed): it is still an interruption.
-    const signal = interruptedBy();
-    return signal === null ? status : await reportError(io, interruptedError(signal), json);
+    return await command.run(args, io); // a job that finished its work despite a signal is done
   } catch (error) {
     // Stopped by a signal: whatever failed on the way down (a killed program, a closed pipe) is that.
     const signal = interruptedBy();

@@ -8,6 +8,7 @@ import { createReplacement, type Replacement } from '../../file/replacement.js';
 import { checkCompressOptions } from '../../pipe/compressors.js';
 import { convertImage } from '../../pipe/convert.js';
 import { FdSource } from '../../pipe/fd-source.js';
+import { interruptedBy } from '../../pipe/interrupt.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
@@ -127,7 +128,9 @@ export const command: Command = {
       }
       return 0;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+      // The reader of stdout went away (`| head`): a normal end, as for cat; not when a signal
+      // killed the compressor savekit was writing to.
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-' && interruptedBy() === null) return 0;
       throw explainOutput(error, output as OpenedFd | null, inPlace, inArg);
     } finally {
       (output as OpenedFd | null)?.close();
