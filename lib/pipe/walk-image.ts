@@ -45,11 +45,6 @@ export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDevice
    * during the call (and until the promise it may return settles, which the walk awaits).
    */
   onStreamChunk?: (chunk: Buffer) => void | Promise<void>;
-  /**
-   * Awaited after every chunk the walker took: a writer fed from onPage catches up here. Unlike
-   * onStreamChunk it sees no bytes, so a file may still be read with seeks over long skips.
-   */
-  pace?: () => Promise<void>;
   /** Stored payload bytes, for a progress bar: the total first (null from a pipe), then the count read. */
   onStart?: (totalBytes: number | null) => void;
   onProgress?: (bytes: number) => void;
@@ -92,7 +87,6 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
       onStored?.(chunk);
       if (onStream) await onStream(chunk);
       walker.feed(chunk);
-      if (options.pace) await options.pace();
       onProgress?.(source.position - image.payloadOffset);
       await checkpoints.tick(chunk.length);
     }
@@ -100,7 +94,7 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
     return { image, summary, payloadLength: source.position - image.payloadOffset };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  const payloadLength = await decompressInto(format, source, first, walker, { onStored, onStream, pace: options.pace, onProgress });
+  const payloadLength = await decompressInto(format, source, first, walker, { onStored, onStream, onProgress });
   return { image, summary: walker.end(), payloadLength };
 }
 
@@ -142,9 +136,9 @@ async function decompressInto(
   source: FdSource,
   first: Buffer,
   walker: QemuStreamWalker,
-  hooks: { onStored?: ((chunk: Buffer) => void) | undefined; onStream?: WalkImageOptions['onStreamChunk']; pace?: WalkImageOptions['pace']; onProgress?: WalkImageOptions['onProgress'] },
+  hooks: { onStored?: ((chunk: Buffer) => void) | undefined; onStream?: WalkImageOptions['onStreamChunk']; onProgress?: WalkImageOptions['onProgress'] },
 ): Promise<number> {
-  const { onStored, onStream, pace, onProgress } = hooks;
+  const { onStored, onStream, onProgress } = hooks;
   let stored = 0;
   // Chunks are copied: the decompressor holds them after FdSource reuses its buffers.
   const storedChunks = Readable.from(
@@ -166,7 +160,6 @@ async function decompressInto(
         assertNotInterrupted();
         if (onStream) await onStream(chunk as Buffer);
         walker.feed(chunk as Buffer);
-        if (pace) await pace();
       }
     } catch (error) {
       throw isZlibError(error) ? payloadDamaged('gzip', (error as Error).message) : error;
@@ -182,7 +175,6 @@ async function decompressInto(
     assertNotInterrupted();
     if (onStream) await onStream(chunk as Buffer);
     walker.feed(chunk as Buffer);
-    if (pace) await pace();
   }
   const status = await exited;
   if (status !== 0) throw decompressorFailed(format, program, status, said());

@@ -111,8 +111,9 @@ function* memSizePreamble(s: WalkState, section: SectionSummary, total: number, 
     const block: RamBlockSummary = { name, length, pageSize, pages: Math.ceil(length / pageSize), zeroPages: 0, dataPages: 0 };
     s.blocks.set(name, block);
     sum += length;
-    if (!mappedRam) s.onRamBlock?.(s.summary());
-    if (mappedRam) {
+    if (!mappedRam) {
+      s.onRamBlock?.(s.summary());
+    } else {
       const header = yield { take: MAPPED_RAM_HEADER_BYTES };
       const pagesOffset = Number(header.readBigUInt64BE(20));
       const bitmapOffset = Number(header.readBigUInt64BE(12));
