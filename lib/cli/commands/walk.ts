@@ -14,8 +14,9 @@ const spec: CommandSpec = {
   usage: 'savekit walk IMAGE|- [--json] [--quiet]',
   help: `Reads every payload format (raw, gzip, bzip2, xz, lzop, zstd, sparse), skipping page
 bodies and device state without keeping them. Device sections are delimited by the sizes in
-QEMU's trailing JSON description when a file's tail holds one, else by validated section
-footers, else the rest is kept as an opaque tail: "deviceSizing" says which.
+QEMU's trailing JSON description (read from a file's tail, or from a pipe or a compressed
+payload by reading ahead from the first device section to the end, 16 MiB at most), else by
+validated section footers, else the rest is kept as an opaque tail: "deviceSizing" says which.
 
 JSON keys: streamVersion, machine, capabilities, ramBlocks ([{name, length, pages, zeroPages,
 dataPages}]), sections ([{id, name, instance, version, kind, bytes}]), devices, deviceSizing
