@@ -47,6 +47,8 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
   let reservedCpus = 1;
   /** A stable PageWriter area per range, whatever ranges are learned later. */
   const areas = new Map<string, number>();
+  /** The area of each range of the layout in force, by index (looked up once per layout, not per page). */
+  let areaOf: number[] = [];
   /** Writes a page of `block` where it lands in the output, if it has a guest-physical place. */
   const place = (block: string, address: number, data: Buffer | null): void => {
     if (layout === null) throw new SaveImageError('ERR_BAD_STREAM', `pages of block ${block} come before the blocks that place it in guest-physical memory: they cannot be laid out in one pass`);
@@ -56,10 +58,7 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
       if (range.block !== block || address < range.blockOffset || address >= range.blockOffset + range.length) continue;
       const inRange = address - range.blockOffset;
       const offset = elf ? (range as ElfCoreLayout['loads'][number]).fileOffset + inRange : range.address + inRange;
-      const key = `${range.block}\0${range.blockOffset}`;
-      let area = areas.get(key);
-      if (area === undefined) areas.set(key, (area = areas.size));
-      sink.page(area, Math.floor(inRange / 4096), offset, data);
+      sink.page(areaOf[i]!, Math.floor(inRange / 4096), offset, data);
       return;
     }
   };
@@ -79,6 +78,12 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
     }
     const order = summary.ramBlocks.map((block) => block.name);
     if (options.kind === 'elf') elf = layoutElfCore(layout.ranges, reservedNoteBytes(reservedCpus), order);
+    const ranges: Array<{ block: string; blockOffset: number }> = elf === null ? layout.ranges : (elf as ElfCoreLayout).loads;
+    areaOf = ranges.map(({ block, blockOffset }) => {
+      const key = `${block}\0${blockOffset}`;
+      if (!areas.has(key)) areas.set(key, areas.size);
+      return areas.get(key)!;
+    });
   };
   try {
     const walk = await walkImage(source, {
