@@ -1,9 +1,9 @@
 // IN and OUT arguments of the copying commands as file descriptors: a path, or - for stdin and
 // stdout. Opened here, closed by the caller through `close()`.
-import { closeSync, fchmodSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, SaveImageError } from '../errors.js';
-import { modeFromSource, widerThan } from '../file/modes.js';
+import { modeFromSource, narrowTo } from '../file/modes.js';
 import { assertNoJournal } from '../file/open.js';
 import { FdSource } from '../pipe/fd-source.js';
 import type { CliIo } from './io.js';
@@ -53,8 +53,7 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
     throw new SaveImageError('ERR_USAGE', `${argument} is the input itself: write to another file (savekit define and set edit in place)`);
   }
   try {
-    // A file that was there already keeps its bits, less those the image does not have.
-    if (outputStat.isFile() && widerThan(outputStat.mode, mode) !== 0) fchmodSync(fd, outputStat.mode & 0o777 & mode);
+    if (outputStat.isFile()) narrowTo(fd, mode);
   } catch (error) {
     closeSync(fd);
     throw ioError('narrow the permissions of', argument, error, { writing: true });

@@ -4,6 +4,7 @@
 // from, as cp makes a copy (the source's bits less the umask), 0600 when the image comes from a
 // pipe, and folders searchable wherever they are readable. Created so from the first byte: never
 // made wider and narrowed afterwards.
+import { fchmodSync, fstatSync } from 'node:fs';
 
 /** Bits for anything made from an image read from a pipe, or of no image (a journal). */
 export const PRIVATE_FILE_MODE = 0o600;
@@ -18,7 +19,11 @@ export function folderModeOf(fileMode: number): number {
   return fileMode | ((fileMode & 0o444) >> 2);
 }
 
-/** The bits of a file `existing` that `allowed` does not grant (to take away before writing). */
-export function widerThan(existing: number, allowed: number): number {
-  return existing & 0o777 & ~allowed;
+/**
+ * An output opened with `mode` that was there already keeps its own bits, less those `mode`
+ * lacks: taken away here, before the caller writes its first byte.
+ */
+export function narrowTo(fd: number, mode: number): void {
+  const existing = fstatSync(fd).mode & 0o777;
+  if ((existing & ~mode) !== 0) fchmodSync(fd, existing & mode);
 }

@@ -2,7 +2,7 @@
 // processes: a missing program is ERR_MISSING_PROGRAM naming the Debian package that has it.
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { SaveImageError } from '../errors.js';
-import { interruptedBy, interruptedError, trackChild } from './interrupt.js';
+import { trackChild } from './interrupt.js';
 
 const DEBIAN_PACKAGES: Record<string, string> = { gzip: 'gzip', bzip2: 'bzip2', xz: 'xz-utils', lzop: 'lzop', zstd: 'zstd' };
 
@@ -30,8 +30,6 @@ export function watchExit(child: ChildProcess): { exited: Promise<number | null>
 
 /** A compressor that failed (a full disk, most often): ERR_IO naming the command line. */
 export function compressorFailed(commandLine: string, status: number | null, said: string): SaveImageError {
-  const signal = interruptedBy();
-  if (signal !== null) return interruptedError(signal); // killed by savekit: not the program's failure
   return new SaveImageError('ERR_IO', `${commandLine} exited with status ${status}${/No space left/i.test(said) ? ' (ENOSPC)' : ''}: ${said || 'no message'}`);
 }
 
@@ -42,8 +40,6 @@ export function payloadDamaged(format: string, reason: string): SaveImageError {
 
 /** `<program> -dc` exited non-zero. */
 export function decompressorFailed(format: string, program: string, status: number | null, said: string): SaveImageError {
-  const signal = interruptedBy();
-  if (signal !== null) return interruptedError(signal);
   return payloadDamaged(format, `${program} -dc exited with status ${status}: ${said}`);
 }
 

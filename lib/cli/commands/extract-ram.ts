@@ -1,7 +1,7 @@
 // savekit extract-ram IMAGE OUTDIR: one sparse raw file per RAM block; with --physical one flat
 // guest-physical image, with --elf an ELF core like `virsh dump --memory-only` writes.
-import { closeSync, fchmodSync, fstatSync, openSync, rmSync } from 'node:fs';
-import { widerThan } from '../../file/modes.js';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { narrowTo } from '../../file/modes.js';
 import { ioError, SaveImageError } from '../../errors.js';
 import { extractMemory } from '../../pipe/extract-memory.js';
 import { extractRam } from '../../pipe/extract-ram.js';
@@ -63,8 +63,7 @@ async function extractMemoryFile(io: CliIo, imageArg: string, out: string, kind:
     let fd: number;
     try {
       fd = openSync(out, 'w', source.outputMode);
-      const existing = fstatSync(fd).mode;
-      if (widerThan(existing, source.outputMode) !== 0) fchmodSync(fd, existing & 0o777 & source.outputMode); // before any byte
+      narrowTo(fd, source.outputMode);
     } catch (error) {
       throw ioError('create', out, error, { writing: true });
     }
