@@ -29,6 +29,9 @@ export const ERROR_CODES = [
   'ERR_READ_ONLY',
   'ERR_IMAGE_CHANGED',
   'ERR_INTERRUPTED',
+  'ERR_BAD_DELTA',
+  'ERR_BAD_SIGNATURE',
+  'ERR_BASE_MISMATCH',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -31,3 +31,20 @@ export async function xxh64Hex(bytes: Uint8Array): Promise<string> {
   hasher.update(bytes);
   return hasher.digestHex();
 }
+
+/** The seeds of a page hash's two XXH64 halves (the second is XXH64's PRIME64_1). */
+const PAGE_HASH_SEEDS = [0n, 0x9e3779b185ebca87n] as const;
+
+/**
+ * A 128-bit page hash for signatures: two XXH64 of the page, seeds 0 and PRIME64_1, big-endian.
+ * The returned function reuses one 16-byte buffer: copy what you keep.
+ */
+export async function createPageHasher(): Promise<(page: Uint8Array) => Buffer> {
+  const { h64Raw } = await (api ??= xxhash());
+  const out = Buffer.alloc(16);
+  return (page) => {
+    out.writeBigUInt64BE(h64Raw(page, PAGE_HASH_SEEDS[0]), 0);
+    out.writeBigUInt64BE(h64Raw(page, PAGE_HASH_SEEDS[1]), 8);
+    return out;
+  };
+}

@@ -29,6 +29,9 @@ const COMMANDS: Record<string, CommandEntry> = {
   'extract-ram': { summary: 'one sparse raw file per RAM block', load: () => import('./commands/extract-ram.js') },
   walk: { summary: 'walk the QEMU migration stream: RAM blocks, sections, devices', load: () => import('./commands/walk.js') },
   state: { summary: "every device's state decoded (like analyze-migration.py)", load: () => import('./commands/state.js') },
+  delta: { summary: 'what turns one save of a guest into a later one: changed pages only', load: () => import('./commands/delta.js') },
+  apply: { summary: 'rebuild the later save from the earlier one and a delta', load: () => import('./commands/apply.js') },
+  signature: { summary: "a save's page hashes, for a delta made where it is not", load: () => import('./commands/signature.js') },
 };
 
 const VERSION = '0.1.0';

@@ -28,11 +28,12 @@ import { QemuStreamWalker, type RamBlockSummary, type WalkSummary } from '../cod
 import { type PayloadSeal, withoutSeal, withSeal } from '../codec/seal.js';
 import { SaveImageError } from '../errors.js';
 import { createXxh64 } from '../hash.js';
+import { hashFileRange } from './file-digest.js';
 import { compressCommand, createPayloadSink, type CompressOptions, decompressCommand, type PayloadSink } from './compressors.js';
 import { isRegularFile, readFully, realOutput, writeAll } from './fd-io.js';
 import { compressorFailed, decompressorFailed, startProgram, watchExit } from './programs.js';
 import { FdSource } from './fd-source.js';
-import { assertNotInterrupted, Checkpoints } from './interrupt.js';
+import { assertNotInterrupted } from './interrupt.js';
 import { PageWriter } from './page-writer.js';
 import { spoolToFile } from './spool.js';
 import { Writeback, WRITEBACK_EVERY_BYTES } from './pump.js';
@@ -238,7 +239,7 @@ async function decompressToFile(params: Run, from: string, outFd: number, stream
       assertNotInterrupted();
     }
     if (status !== 0) throw decompressorFailed(from, program, status ?? null, said());
-    return { image: before, summary: walker.end(), payloadLength: source.size! - before.payloadOffset };
+    return { image: before, summary: walker.end(), payloadLength: source.size! - before.payloadOffset, stream: null };
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
@@ -501,19 +502,4 @@ async function sparseToSparse(params: Run, outFd: number, streamOffset: number, 
     throw error;
   }
   return walk;
-}
-
-/** XXH64 of `length` bytes of a file from `offset` (the output, to seal it). */
-async function hashFileRange(fd: number, offset: number, length: number): Promise<string> {
-  const hasher = await createXxh64();
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
-  const checkpoints = new Checkpoints();
-  for (let done = 0; done < length; ) {
-    const n = readFully(fd, buffer, 0, Math.min(buffer.length, length - done), offset + done);
-    if (n === 0) break;
-    hasher.update(buffer.subarray(0, n));
-    done += n;
-    await checkpoints.tick(n);
-  }
-  return hasher.digestHex();
 }

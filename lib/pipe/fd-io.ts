@@ -46,6 +46,28 @@ export function writeAll(fd: number, bytes: Uint8Array, position: number | null)
   }
 }
 
+const PAGE_BYTES = 4096;
+const ZERO_PAGE = Buffer.alloc(PAGE_BYTES);
+
+/**
+ * Writes `bytes` at `position` of a file, leaving out each 4 KiB page of zeros that lies whole
+ * on a 4 KiB boundary of the file: the file keeps holes there, as `cp --sparse=always` would.
+ */
+export function writeSkippingZeros(fd: number, bytes: Buffer, position: number): void {
+  let run = -1;
+  for (let start = 0; start < bytes.length; ) {
+    const end = Math.min(bytes.length, start + PAGE_BYTES - ((position + start) % PAGE_BYTES));
+    const zero = end - start === PAGE_BYTES && bytes.subarray(start, end).equals(ZERO_PAGE);
+    if (!zero && run < 0) run = start;
+    if (zero && run >= 0) {
+      writeAll(fd, bytes.subarray(run, start), position + run);
+      run = -1;
+    }
+    start = end;
+  }
+  if (run >= 0) writeAll(fd, bytes.subarray(run), position + run);
+}
+
 /** Regular files can be read at positions and written back at offset 0; pipes cannot. */
 export function isRegularFile(fd: number): boolean {
   return fstatSync(fd).isFile();

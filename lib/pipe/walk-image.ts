@@ -11,7 +11,10 @@ import type { SaveImagePrologue } from '../codec/prologue.js';
 import { describeStreamEnd } from '../codec/qemu/stream-end.js';
 import { decodeVmDescription, type VmDescription } from '../codec/qemu/vmdescription.js';
 import { QemuStreamWalker, type WalkOptions, type WalkSummary } from '../codec/qemu/walker.js';
+import type { FormatName } from '../constants.js';
 import { SaveImageError } from '../errors.js';
+import { createXxh64 } from '../hash.js';
+import { inThreadHasher, type PayloadHasher } from './payload-hasher.js';
 import type { FdSource } from './fd-source.js';
 import { assertNotInterrupted, Checkpoints } from './interrupt.js';
 import { decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from './programs.js';
@@ -37,6 +40,8 @@ export interface ImageWalk {
   summary: WalkSummary;
   /** Payload bytes as stored (compressed, for the compressed formats). */
   payloadLength: number;
+  /** With hashStream: the decompressed stream's length and XXH64 (seed 0). */
+  stream: { length: number; digest: string } | null;
 }
 
 export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDeviceSection' | 'onMemSize' | 'onRamBlock'> {
@@ -57,6 +62,11 @@ export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDevice
    * for hashing in the same pass.
    */
   onPrologue?: (image: SaveImagePrologue) => ((chunk: Buffer) => void) | null | void;
+  /**
+   * Hash the decompressed stream (XXH64), in this thread: a hashing thread per image made delta
+   * no faster and 30 MiB larger (its second core is zstd's; bench/RESULTS.md).
+   */
+  hashStream?: boolean;
 }
 
 export async function walkImage(source: FdSource, options: WalkImageOptions = {}): Promise<ImageWalk> {
@@ -65,7 +75,20 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   if (format === null) {
     throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${image.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
   }
+  const streamHasher = options.hashStream ? inThreadHasher(await createXxh64()) : null;
+  try {
+    const walk = await walkPayload(source, image, format, options, streamHasher);
+    return { ...walk, stream: streamHasher ? { length: walk.streamLength, digest: await streamHasher.digestHex(source) } : null };
+  } catch (error) {
+    await streamHasher?.abort();
+    throw error;
+  }
+}
+
+async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, streamHasher: PayloadHasher | null): Promise<Omit<ImageWalk, 'stream'> & { streamLength: number }> {
+  streamHasher?.beforeRead(source);
   const first = source.next();
+  if (first !== null) streamHasher?.afterRead(source, first);
   if (first === null) throw new SaveImageError('ERR_TRUNCATED', `the image ends at offset ${image.payloadOffset}, where its payload should start`, { offset: image.payloadOffset });
   const mismatch = describePayloadMismatch(image.header.format, first);
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
@@ -83,7 +106,8 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
     const checkpoints = new Checkpoints();
-    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, !onStored && !onStream)) {
+    const mayJump = !onStored && !onStream && !streamHasher;
+    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, mayJump, streamHasher)) {
       onStored?.(chunk);
       if (onStream) await onStream(chunk);
       walker.feed(chunk);
@@ -91,22 +115,32 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
       await checkpoints.tick(chunk.length);
     }
     const summary = walker.end();
-    return { image, summary, payloadLength: source.position - image.payloadOffset };
+    const payloadLength = source.position - image.payloadOffset;
+    return { image, summary, payloadLength, streamLength: payloadLength };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  const payloadLength = await decompressInto(format, source, first, walker, { onStored, onStream, onProgress });
-  return { image, summary: walker.end(), payloadLength };
+  let streamLength = 0;
+  const onDecompressed = (chunk: Buffer) => {
+    streamLength += chunk.length;
+    streamHasher?.afterRead(source, chunk);
+    return onStream?.(chunk);
+  };
+  const payloadLength = await decompressInto(format, source, first, walker, { onStored, onStream: onDecompressed, onProgress });
+  return { image, summary: walker.end(), payloadLength, streamLength };
 }
 
 /** The next chunk, after letting a seekable file jump over a long skip (page areas, big pages). */
-function nextChunk(source: FdSource, walker: QemuStreamWalker, mayJump: boolean): Buffer | null {
+function nextChunk(source: FdSource, walker: QemuStreamWalker, mayJump: boolean, hasher: PayloadHasher | null): Buffer | null {
   const hint = walker.skipHint;
   if (mayJump && source.seekable && hint >= SEEK_FROM_BYTES) {
     const jump = Math.min(hint, Math.max(0, (source.size ?? 0) - source.position));
     source.advance(jump);
     walker.skipped(jump);
   }
-  return source.next();
+  hasher?.beforeRead(source);
+  const chunk = source.next();
+  if (chunk !== null) hasher?.afterRead(source, chunk);
+  return chunk;
 }
 
 /** A file's VMDESCRIPTION, read from its tail before the walk; null from a pipe or without one. */

@@ -2,7 +2,6 @@
 // region (any byte order and version) and a well-formed QEMU migration stream of a chosen RAM
 // size (QEMU-STREAM.md: QEVM v3, configuration, ram START/PART/END with footers, two device
 // sections, EOF and the VMDESCRIPTION JSON). Multi-GB images are generated, never committed.
-import { randomFillSync } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { MAGIC_SAVE, SAVE_SLACK_BYTES, UNUSED_WORDS } from '../../lib/constants.js';
 import { encodeHeader, type ByteOrder, type SaveImageHeader } from '../../lib/codec/header.js';
@@ -49,6 +48,19 @@ export interface SyntheticImageOptions {
    * image's, for a cpu section to decode); by default two synthetic devices.
    */
   deviceTail?: Buffer;
+  /** The RAM blocks, in MEM_SIZE order (default pc.ram of ramBytes, then a 128 KiB pc.rom of zero pages). */
+  blocks?: Array<{ name: string; bytes: number }>;
+  /**
+   * A later save of the same guest: a page of a block other than pc.rom for which this says
+   * 'data' gets new random content (a zero page becomes data), 'zero' becomes a zero page.
+   */
+  rewritten?: (block: string, page: number) => 'data' | 'zero' | null;
+  /** Seeds the rewritten pages' content (default 1): two generations differ. */
+  generation?: number;
+  /** Pages of the first block sent again after every block (a later iteration), as they are. */
+  resend?: number[];
+  /** Added to the bytes of the synthetic device sections (changed device state). */
+  deviceFill?: number;
 }
 
 export const SYNTHETIC_XML = `<domain type='kvm'>
@@ -111,7 +123,7 @@ const DEVICES = [
 /** The QEMU migration stream, in chunks of about 1 MiB (fresh buffers, safe to keep). */
 export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buffer> {
   if (options.ramBytes % PAGE_BYTES !== 0) throw new RangeError('ramBytes must be a multiple of 4096');
-  const blocks: RamBlockSpec[] = [
+  const blocks: RamBlockSpec[] = options.blocks ?? [
     { name: 'pc.ram', bytes: options.ramBytes },
     { name: 'pc.rom', bytes: 128 * 1024 },
   ];
@@ -125,26 +137,43 @@ export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buf
   const zeroEvery = options.zeroPageEvery ?? 4;
   const dataEvery = options.dataPageEvery ?? 0;
   const template = pageTemplate();
+  const generation = options.generation ?? 1;
+  /** A page's record body: null for a zero page. */
+  const bodyOf = (block: RamBlockSpec, page: number): Buffer | null => {
+    if (block.name === 'pc.rom') return null;
+    const change = options.rewritten?.(block.name, page) ?? null;
+    if (change === 'zero') return null;
+    if (change === 'data') return seededPage(page, generation, PAGE_BYTES);
+    const zero = options.realistic
+      ? (options.realistic === 'interleaved' ? page % 5 : (page >> 6) % 5) < 3
+      : (zeroEvery > 0 && page % zeroEvery === zeroEvery - 1) || (dataEvery > 0 && page % dataEvery !== 0);
+    return zero ? null : options.realistic ? halfPage(page) : pageBody(template, page);
+  };
   let named = '';
+  const record = (block: RamBlockSpec, page: number, parts: Buffer[]) => {
+    const body = bodyOf(block, page);
+    const flags = (body === null ? FLAG_ZERO : FLAG_PAGE) | (named === block.name ? FLAG_CONTINUE : 0);
+    parts.push(u64(page * PAGE_BYTES + flags));
+    if (named !== block.name) parts.push(u8(block.name.length), Buffer.from(block.name));
+    named = block.name;
+    parts.push(body ?? u8(0));
+  };
   for (const block of blocks) {
     const pages = block.bytes / PAGE_BYTES;
     for (let first = 0; first < pages; first += PAGES_PER_CHUNK) {
       const parts: Buffer[] = [];
       if (first % PAGES_PER_PART === 0) parts.push(u8(0x02), u32(RAM_SECTION_ID));
       const last = Math.min(first + PAGES_PER_CHUNK, pages);
-      for (let page = first; page < last; page++) {
-        const zero = options.realistic
-          ? block.name !== 'pc.ram' || (options.realistic === 'interleaved' ? page % 5 : (page >> 6) % 5) < 3
-          : block.name !== 'pc.ram' || (zeroEvery > 0 && page % zeroEvery === zeroEvery - 1) || (dataEvery > 0 && page % dataEvery !== 0);
-        const flags = (zero ? FLAG_ZERO : FLAG_PAGE) | (named === block.name ? FLAG_CONTINUE : 0);
-        parts.push(u64(page * PAGE_BYTES + flags));
-        if (named !== block.name) parts.push(u8(block.name.length), Buffer.from(block.name));
-        named = block.name;
-        parts.push(zero ? u8(0) : options.realistic ? halfPage(page) : pageBody(template, page));
-      }
+      for (let page = first; page < last; page++) record(block, page, parts);
       if (last % PAGES_PER_PART === 0 || last === pages) parts.push(u64(FLAG_EOS), footer(RAM_SECTION_ID));
       yield Buffer.concat(parts);
     }
+  }
+  if (options.resend && options.resend.length > 0) {
+    const parts: Buffer[] = [u8(0x02), u32(RAM_SECTION_ID)];
+    for (const page of options.resend) record(blocks[0]!, page, parts);
+    parts.push(u64(FLAG_EOS), footer(RAM_SECTION_ID));
+    yield Buffer.concat(parts);
   }
   const tail: Buffer[] = [u8(0x03), u32(RAM_SECTION_ID), u64(FLAG_EOS), footer(RAM_SECTION_ID)];
   if (options.deviceTail) {
@@ -153,7 +182,7 @@ export function* syntheticPayload(options: SyntheticImageOptions): Generator<Buf
   }
   DEVICES.forEach((device, i) => {
     tail.push(longSectionHeader(0x04, 3 + i, device.name, 0, device.version));
-    for (const size of device.fields) tail.push(Buffer.alloc(size, i + 1));
+    for (const size of device.fields) tail.push(Buffer.alloc(size, i + 1 + (options.deviceFill ?? 0)));
     tail.push(footer(3 + i));
   });
   tail.push(u8(0x00));
@@ -218,11 +247,35 @@ function pageBody(template: Buffer, page: number): Buffer {
   return body;
 }
 
-/** A page that compresses about 2:1: a random half (fresh for every page: no match to find), then zeros. */
+/**
+ * A page that compresses about 2:1: a pseudo-random half, then zeros. The same page number gives
+ * the same bytes in every image (two saves of one guest), and no two pages share a run of bytes.
+ */
 function halfPage(page: number): Buffer {
-  const body = Buffer.alloc(PAGE_BYTES);
-  randomFillSync(body, 0, PAGE_BYTES / 2);
+  const body = seededPage(page, 0, PAGE_BYTES / 2);
   body.writeUInt32BE(page, 0);
+  return body;
+}
+
+/** A page whose first `randomBytes` are xorshift128 output seeded by (page, generation), then zeros. */
+function seededPage(page: number, generation: number, randomBytes: number): Buffer {
+  const body = Buffer.alloc(PAGE_BYTES);
+  const words = new Int32Array(body.buffer, body.byteOffset, randomBytes / 4);
+  let x = (page * 0x9e3779b1) | 1;
+  let y = generation * 0x85ebca6b + 0x2545f491;
+  let z = page ^ 0x5bd1e995;
+  let w = (generation + 1) * 0xc2b2ae35;
+  for (let i = 0; i < 16; i++) {
+    const t = x ^ (x << 11);
+    x = y; y = z; z = w;
+    w = w ^ (w >>> 19) ^ (t ^ (t >>> 8));
+  }
+  for (let i = 0; i < words.length; i++) {
+    const t = x ^ (x << 11);
+    x = y; y = z; z = w;
+    w = w ^ (w >>> 19) ^ (t ^ (t >>> 8));
+    words[i] = w;
+  }
   return body;
 }
 

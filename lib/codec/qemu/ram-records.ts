@@ -25,12 +25,14 @@ export function* ramPayload(s: WalkState, section: SectionSummary, pageSize: num
     if (type !== RAM_FLAG.ZERO && type !== RAM_FLAG.PAGE && type !== RAM_FLAG.XBZRLE && type !== RAM_FLAG.COMPRESS_PAGE) {
       throw s.bad(`RAM record with flags 0x${flags.toString(16)}: not one record type`, at);
     }
+    let headerBytes = 8;
     if (flags & RAM_FLAG.CONTINUE) {
       if (!s.currentBlock) throw s.bad('RAM record continues a block, but no block was named before', at);
     } else {
       const length = (yield { take: 1 })[0]!;
       const name = (yield { take: length }).toString('latin1');
       section.bytes += 1 + length;
+      headerBytes += 1 + length;
       const block = s.blocks.get(name);
       if (!block) throw s.bad(`RAM record names block ${JSON.stringify(name)}, which the MEM_SIZE list does not hold`, at);
       s.currentBlock = block;
@@ -41,9 +43,9 @@ export function* ramPayload(s: WalkState, section: SectionSummary, pageSize: num
       const fill = (yield { take: 1 })[0]!;
       section.bytes += 1;
       block.zeroPages++;
-      s.onPage?.(block, address, null, fill);
+      s.onPage?.(block, address, null, fill, at, headerBytes);
     } else if (type === RAM_FLAG.PAGE) {
-      if (s.onPage) s.onPage(block, address, yield { take: pageSize }, 0);
+      if (s.onPage) s.onPage(block, address, yield { take: pageSize }, 0, at, headerBytes);
       else yield { skip: pageSize };
       section.bytes += pageSize;
       block.dataPages++;
@@ -76,6 +78,7 @@ function scanContinuedPages(s: WalkState, section: SectionSummary, pageSize: num
   const continuedPage = RAM_FLAG.PAGE | RAM_FLAG.CONTINUE;
   const continuedZero = RAM_FLAG.ZERO | RAM_FLAG.CONTINUE;
   const onPage = s.onPage;
+  const base = s.absolute();
   let at = 0;
   while (at + 9 <= view.length) {
     const low = view.readUInt32BE(at + 4);
@@ -84,11 +87,11 @@ function scanContinuedPages(s: WalkState, section: SectionSummary, pageSize: num
     if (address >= block.length) break;
     if (flags === continuedPage) {
       if (at + 8 + pageSize > view.length) break;
-      onPage?.(block, address, view.subarray(at + 8, at + 8 + pageSize), 0);
+      onPage?.(block, address, view.subarray(at + 8, at + 8 + pageSize), 0, base + at, 8);
       block.dataPages++;
       at += 8 + pageSize;
     } else if (flags === continuedZero) {
-      onPage?.(block, address, null, view[at + 8]!);
+      onPage?.(block, address, null, view[at + 8]!, base + at, 8);
       block.zeroPages++;
       at += 9;
     } else {
@@ -153,13 +156,14 @@ function* mappedPages(s: WalkState, block: RamBlockSummary, pagesOffset: number,
   if (length % pageSize !== 0) throw s.bad(`block ${block.name} is ${length} bytes: not whole ${pageSize}-byte pages, as a mapped-ram block must be`);
   yield { skip: pagesOffset - s.absolute() };
   const onPage = s.onPage!;
+  const areaAt = pagesOffset;
   const stored = (page: number) => bitmap === null || (bitmap[page >> 3]! & (1 << (page & 7))) !== 0;
   let page = 0;
   // Whole stored pages of the chunk at hand, without a generator step per page.
   const scan = {
     scan: (view: Buffer) => {
       let at = 0;
-      for (; page < pages && at + pageSize <= view.length && stored(page); page++, at += pageSize) onPage(block, page * pageSize, view.subarray(at, at + pageSize), 0);
+      for (; page < pages && at + pageSize <= view.length && stored(page); page++, at += pageSize) onPage(block, page * pageSize, view.subarray(at, at + pageSize), 0, areaAt + page * pageSize, 0);
       return at;
     },
   };
@@ -167,14 +171,14 @@ function* mappedPages(s: WalkState, block: RamBlockSummary, pagesOffset: number,
     if (!stored(page)) {
       const first = page;
       // In batches, so that a writer fed from onPage catches up between them (a hole may be GiBs).
-      for (; page < pages && page - first < ABSENT_BATCH_PAGES && !stored(page); page++) onPage(block, page * pageSize, null, 0);
+      for (; page < pages && page - first < ABSENT_BATCH_PAGES && !stored(page); page++) onPage(block, page * pageSize, null, 0, areaAt + page * pageSize, 0);
       yield { skip: (page - first) * pageSize };
       continue;
     }
     yield scan;
     if (page < pages && stored(page)) {
       const data = yield { take: pageSize }; // a page across two chunks
-      onPage(block, page * pageSize, data, 0);
+      onPage(block, page * pageSize, data, 0, areaAt + page * pageSize, 0);
       page++;
     }
   }

@@ -74,9 +74,13 @@ export interface WalkOptions {
   maxLookAheadBytes?: number;
   /**
    * Called for every RAM page record, in stream order: `data` is the page (a view, valid during
-   * the call) or null for a ZERO page filled with `fill`. Without it page bodies are skipped.
+   * the call) or null for a ZERO page filled with `fill`. `at` is the absolute offset of the
+   * record, `headerBytes` the bytes before its body or fill (8 for a CONTINUE record, 9 plus the
+   * block name for one that names its block); a mapped-ram page is its bytes alone (`at` where
+   * they lie, headerBytes 0; null for a page the bitmap leaves out). Without it page bodies are
+   * skipped.
    */
-  onPage?: (block: RamBlockSummary, address: number, data: Buffer | null, fill: number) => void;
+  onPage?: (block: RamBlockSummary, address: number, data: Buffer | null, fill: number, at: number, headerBytes: number) => void;
   /**
    * Called with the whole payload of every device section (a copy the callee may keep) and the
    * absolute offset of its first byte. Without it device state is skipped.
