@@ -31,6 +31,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   state: { summary: "every device's state decoded (like analyze-migration.py)", load: () => import('./commands/state.js') },
   delta: { summary: 'what turns one save of a guest into a later one: changed pages only', load: () => import('./commands/delta.js') },
   apply: { summary: 'rebuild the later save from the earlier one and a delta', load: () => import('./commands/apply.js') },
+  diff: { summary: 'what changed between two saves: header, XML, devices, RAM pages', load: () => import('./commands/diff.js') },
   signature: { summary: "a save's page hashes, for a delta made where it is not", load: () => import('./commands/signature.js') },
 };
 

@@ -36,6 +36,8 @@ export interface ApplyParams extends CompressOptions {
   deltaLabel: string;
   /** Opens OUT once the delta proved to hold a prologue; returns its descriptor. */
   openOutput: () => number;
+  /** A progress bar's hooks: no total (the delta does not say it before its end), then NEW's stream bytes rebuilt. */
+  onStart?: (totalBytes: number | null) => void;
   onProgress?: (streamBytes: number) => void;
   /** The payload format to write, when not NEW's: NEW is rebuilt into a private temporary, then converted. */
   format?: FormatName;
@@ -88,6 +90,7 @@ async function rebuild(params: ApplyParams & { formatOf?: (format: FormatName) =
   const { exited, said } = watchExit(child);
   const base = imagePages(params.base, params.baseReadOptions ? { readOptions: params.baseReadOptions } : {});
   const reader = new DeltaProgramReader();
+  params.onStart?.(null);
   let out: StreamOut | null = null;
   let image: SaveImagePrologue | null = null;
   let trailer: DeltaTrailer | null = null;

@@ -7,14 +7,12 @@ import type { Readable } from 'node:stream';
 import type { StreamIdentity } from '../codec/delta/delta-layout.js';
 import { PageQueue } from '../codec/delta/page-queue.js';
 import { badSignature, decodeSignatureHeader, SIGNATURE_HEADER_BYTES, SignatureReader } from '../codec/delta/signature-layout.js';
-import type { DecodeHeaderOptions } from '../codec/header.js';
-import type { SaveImagePrologue } from '../codec/prologue.js';
 import type { WalkSummary } from '../codec/qemu/walker.js';
 import { SaveImageError } from '../errors.js';
 import { readFully } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { startProgram, watchExit } from './programs.js';
-import { walkImage } from './walk-image.js';
+import { walkImage, type WalkImageOptions } from './walk-image.js';
 
 export interface BaseEnd {
   identity: StreamIdentity;
@@ -68,7 +66,9 @@ export async function seekOrdinal(base: BasePages, ordinal: number): Promise<boo
 }
 
 /** BASE as an image. */
-export function imagePages(source: FdSource, options: { readOptions?: DecodeHeaderOptions; prologue?: SaveImagePrologue; onPrologue?: (image: SaveImagePrologue) => void } = {}): BasePages & { summary(): WalkSummary } {
+export interface ImagePagesOptions extends Pick<WalkImageOptions, 'readOptions' | 'prologue' | 'onDeviceSection'> {}
+
+export function imagePages(source: FdSource, options: ImagePagesOptions = {}): BasePages & { summary(): WalkSummary } {
   return new ImagePages(source, options);
 }
 
@@ -86,7 +86,7 @@ class ImagePages implements BasePages {
   #demand: (() => void) | null = null;
   #fed: (() => void) | null = null;
 
-  constructor(source: FdSource, options: { readOptions?: DecodeHeaderOptions; prologue?: SaveImagePrologue; onPrologue?: (image: SaveImagePrologue) => void }) {
+  constructor(source: FdSource, options: ImagePagesOptions) {
     void this.#walk(source, options);
   }
 
@@ -126,13 +126,11 @@ class ImagePages implements BasePages {
     demand?.();
   }
 
-  async #walk(source: FdSource, options: { readOptions?: DecodeHeaderOptions; prologue?: SaveImagePrologue; onPrologue?: (image: SaveImagePrologue) => void }): Promise<void> {
+  async #walk(source: FdSource, options: ImagePagesOptions): Promise<void> {
     try {
       const walk = await walkImage(source, {
         hashStream: true,
-        ...(options.readOptions ? { readOptions: options.readOptions } : {}),
-        ...(options.prologue ? { prologue: options.prologue } : {}),
-        onPrologue: (image) => void options.onPrologue?.(image),
+        ...options,
         onRamBlock: (summary) => {
           const block = summary.ramBlocks[summary.ramBlocks.length - 1]!;
           if (!this.#ranks.has(block.name)) this.#ranks.set(block.name, this.#ranks.size);
@@ -181,6 +179,11 @@ class SignaturePages implements BasePages {
   readonly #pageSizes: number[] = [];
   readonly #reader = new SignatureReader();
   readonly #chunks: AsyncIterator<Buffer>;
+  /**
+   * The next chunk, asked for at once: a child's stdout that nobody listens to when it exits is
+   * resumed by Node.js and its bytes dropped (child_process flushStdio).
+   */
+  #next: Promise<IteratorResult<Buffer>>;
   readonly #child: ChildProcessByStdio<null, Readable, Readable>;
   readonly #exit: ReturnType<typeof watchExit>;
   readonly #label: string;
@@ -192,6 +195,7 @@ class SignaturePages implements BasePages {
     this.#child = child;
     this.#exit = watchExit(child);
     this.#chunks = child.stdout[Symbol.asyncIterator]();
+    this.#next = this.#chunks.next();
     this.#label = label;
   }
 
@@ -201,7 +205,7 @@ class SignaturePages implements BasePages {
 
   async pull(): Promise<void> {
     if (this.ended) return;
-    const next = await this.#chunks.next();
+    const next = await this.#next;
     if (next.done) {
       const status = await this.#exit.exited;
       if (status !== 0) throw badSignature(`the page signature ${this.#label} is damaged: zstd -dc exited with status ${status}: ${this.#exit.said()}`);
@@ -209,6 +213,7 @@ class SignaturePages implements BasePages {
       this.ended = true;
       return;
     }
+    this.#next = this.#chunks.next();
     this.#reader.push(next.value as Buffer);
     for (let item = this.#reader.next(); item !== null; item = this.#reader.next()) {
       if (item.kind === 'block') {

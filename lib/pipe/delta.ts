@@ -1,22 +1,21 @@
 // savekit delta: NEW as a program over BASE (lib/codec/delta). NEW's stream is walked once and
-// BASE's (or its page signature) once, in step: each CONTINUE page record of NEW is looked up at
-// the same block and address in BASE, which a paused guest's saves send in the same order, and is
-// carried as a reference when BASE's record holds the same bytes; all else is literal. The order
-// only decides the size: records BASE has passed, or never had, are simply literal.
+// BASE's (or its page signature) once, in step (in-step.ts): each CONTINUE page record of NEW is
+// carried as a reference when BASE's record at the same block and address holds the same bytes
+// (a paused guest's saves send pages in the same order); all else is literal. The order only
+// decides the size: records BASE has passed, or never had, are simply literal.
 import { fstatSync } from 'node:fs';
 import { encodeDeltaHeader, OP, type StreamIdentity } from '../codec/delta/delta-layout.js';
 import { DeltaProgramWriter } from '../codec/delta/program-writer.js';
 import type { FormatName } from '../constants.js';
 import { formatName } from '../codec/header.js';
 import type { SaveImagePrologue } from '../codec/prologue.js';
-import type { RamBlockSummary } from '../codec/qemu/walker.js';
 import type { DecodeHeaderOptions } from '../codec/header.js';
 import { SaveImageError } from '../errors.js';
 import { createPageHasher } from '../hash.js';
-import { type BasePages, seekPage } from './base-pages.js';
+import type { BasePages } from './base-pages.js';
+import { type PageRecord, walkInStep } from './in-step.js';
 import { isRegularFile, writeAll } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
-import { walkImage } from './walk-image.js';
 import { BODY_LEVEL, createZstdBody } from './zstd-body.js';
 
 export interface DeltaParams {
@@ -47,15 +46,6 @@ export interface DeltaResult {
   deltaBytes: number | null;
 }
 
-interface PageEvent {
-  block: RamBlockSummary;
-  address: number;
-  data: Buffer | null;
-  fill: number;
-  at: number;
-  headerBytes: number;
-}
-
 export async function makeDelta(params: DeltaParams): Promise<DeltaResult> {
   const { base, source } = params;
   const image = source.readPrologue(params.readOptions ?? {});
@@ -69,89 +59,51 @@ export async function makeDelta(params: DeltaParams): Promise<DeltaResult> {
   const body = await createZstdBody(params.outFd, params.level ?? BODY_LEVEL, 'savekit delta');
   const writer = new DeltaProgramWriter((bytes) => body.push(bytes));
 
-  const events: PageEvent[] = [];
-  let eventCount = 0;
   let pages = 0;
-
-  /**
-   * Is BASE's record at this page the same? (The queue's head is then that record.) Answered
-   * without a promise while BASE's queue reaches the page: a million pages, a few pulls.
-   */
-  const sameInBase = (event: PageEvent): boolean | Promise<boolean> => {
-    const queue = base.queue;
-    const rank = base.rankOf(event.block.name);
-    if (rank !== undefined && queue.skipBefore(rank, event.address)) return queue.rank === rank && queue.address === event.address && sameBody(event);
-    if (rank === undefined && base.blocksKnown) return false;
-    return seekPage(base, event.block.name, event.address).then((there) => there && sameBody(event));
-  };
-  const sameBody = (event: PageEvent): boolean => {
+  /** BASE's record in step holds the same bytes. */
+  const sameBody = (record: PageRecord): boolean => {
     const queue = base.queue;
     const stored = queue.body;
-    if (event.data === null) return stored === null && queue.fill === event.fill;
+    if (record.data === null) return stored === null && queue.fill === record.fill;
     if (stored === null) return false;
-    return hashPage ? hashPage(event.data).equals(stored) : event.data.equals(stored);
-  };
-
-  const decide = async () => {
-    for (let i = 0; i < eventCount; i++) {
-      const event = events[i]!;
-      const offset = event.at - streamBase;
-      pages++;
-      if (event.headerBytes === 0) {
-        // A mapped-ram page: its bytes alone, or a hole.
-        const size = event.block.pageSize;
-        if (event.data === null) writer.hole(offset, size);
-        else {
-          const same = sameInBase(event);
-          if (same === true || (same !== false && (await same))) take(OP.PAGES, offset, size);
-          else writer.literal(offset, size);
-        }
-        continue;
-      }
-      const length = event.headerBytes + (event.data === null ? 1 : event.data.length);
-      // Only CONTINUE records are rebuilt; a record that names its block stays literal.
-      if (event.headerBytes !== 8) {
-        writer.literal(offset, length);
-        continue;
-      }
-      const same = sameInBase(event);
-      if (same === true || (same !== false && (await same))) take(OP.RECORDS, offset, length);
-      else writer.literal(offset, length);
-    }
-    eventCount = 0;
+    return hashPage ? hashPage(record.data).equals(stored) : record.data.equals(stored);
   };
   const take = (op: typeof OP.RECORDS | typeof OP.PAGES, offset: number, length: number) => {
     writer.copy(op, offset, length, base.queue.ordinal);
     base.queue.shift();
   };
+  const onRecord = (record: PageRecord, inBase: boolean) => {
+    const offset = record.at - streamBase;
+    pages++;
+    if (record.headerBytes === 0) {
+      // A mapped-ram page: its bytes alone, or a hole.
+      const size = record.block.pageSize;
+      if (record.data === null) writer.hole(offset, size);
+      else if (inBase && sameBody(record)) take(OP.PAGES, offset, size);
+      else writer.literal(offset, size);
+      return;
+    }
+    const length = record.headerBytes + (record.data === null ? 1 : record.data.length);
+    // Only CONTINUE records are rebuilt; a record that names its block stays literal.
+    if (record.headerBytes === 8 && inBase && sameBody(record)) take(OP.RECORDS, offset, length);
+    else writer.literal(offset, length);
+  };
 
   try {
     writer.prologue(image.prologueBytes);
-    const walk = await walkImage(source, {
+    const walk = await walkInStep(source, base, {
       prologue: image,
       hashStream: true,
       ...(params.onStart ? { onStart: params.onStart } : {}),
       ...(params.onProgress ? { onProgress: params.onProgress } : {}),
-      onPage(block, address, data, fill, at, headerBytes) {
-        const event = events[eventCount] ?? (events[eventCount] = { block, address, data, fill, at, headerBytes });
-        event.block = block;
-        event.address = address;
-        event.data = data;
-        event.fill = fill;
-        event.at = at;
-        event.headerBytes = headerBytes;
-        eventCount++;
-      },
-      // Called before the walker sees `chunk`: the records of the chunk before are decided now,
-      // while its buffer is intact, and what is left undecided of it is copied.
-      onStreamChunk: async (chunk) => {
-        await decide();
+      onRecord,
+      // The records of the chunk before are decided: what is left undecided of it is copied.
+      beforeChunk: async (chunk) => {
         writer.release();
         await body.ready();
         writer.chunk(chunk);
       },
     });
-    await decide();
     const baseEnd = await base.finish();
     const newStream = walk.stream!;
     writer.end({ newStream, baseStream: baseEnd.identity, basePages: baseEnd.pages, pages, samePages: writer.counts.copiedPages });

@@ -4,7 +4,7 @@
 // pipe the sections wait for the description, capped in total.
 import { type DeviceState, decodeDeviceState, type DeviceDescription } from '../codec/qemu/device-state.js';
 import type { StateSection } from '../codec/qemu/state-format.js';
-import type { SectionSummary } from '../codec/qemu/walker.js';
+import type { SectionSummary, WalkSummary } from '../codec/qemu/walker.js';
 import { SaveImageError } from '../errors.js';
 import type { FdSource } from './fd-source.js';
 import { type ImageWalk, walkImage, type WalkImageOptions } from './walk-image.js';
@@ -37,7 +37,7 @@ export interface ReadStateOptions extends Pick<WalkImageOptions, 'readOptions' |
 }
 
 export async function readImageState(source: FdSource, options: ReadStateOptions = {}): Promise<ImageState> {
-  const held: Array<{ section: SectionSummary; bytes: Buffer; offset: number }> = [];
+  const held: HeldSection[] = [];
   let heldBytes = 0;
   const walk = await walkImage(source, {
     ...options,
@@ -49,7 +49,18 @@ export async function readImageState(source: FdSource, options: ReadStateOptions
       held.push({ section, bytes, offset });
     },
   });
-  const summary = walk.summary;
+  return { walk, ...decodeHeldSections(walk.summary, held, options.devices) };
+}
+
+/** A device section's bytes as the walk handed them over. */
+export interface HeldSection {
+  section: SectionSummary;
+  bytes: Buffer;
+  offset: number;
+}
+
+/** Each held device section decoded with the walk's description (those of `devices` only, if given). */
+export function decodeHeldSections(summary: WalkSummary, held: HeldSection[], devices?: string[]): Omit<ImageState, 'walk'> {
   if (summary.opaqueFrom !== null) {
     throw new SaveImageError('ERR_BAD_STREAM', `the stream cannot be split into device sections from offset ${summary.opaqueFrom} on (no description sizes them and no footers delimit them)`, { offset: summary.opaqueFrom });
   }
@@ -58,7 +69,7 @@ export async function readImageState(source: FdSource, options: ReadStateOptions
   const missingDescription = summary.vmdescription === null ? 'the stream carries no device description (QEMU writes one unless it was suppressed; older streams lack it)' : null;
 
   const byId = new Map(held.map((entry) => [entry.section.id, entry]));
-  const wanted = options.devices && options.devices.length > 0 ? new Set(options.devices) : null;
+  const wanted = devices && devices.length > 0 ? new Set(devices) : null;
   const sections: StateSection[] = [];
   const undecoded: UndecodedSection[] = [];
   for (const section of summary.sections) {
@@ -78,5 +89,5 @@ export async function readImageState(source: FdSource, options: ReadStateOptions
     const state: DeviceState = decodeDeviceState(entry.bytes, description, { id, name, instance, version, baseOffset: entry.offset });
     sections.push({ id, name, state });
   }
-  return { walk, sections, undecoded, missingDescription };
+  return { sections, undecoded, missingDescription };
 }

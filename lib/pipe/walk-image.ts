@@ -86,9 +86,11 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
 }
 
 async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, streamHasher: PayloadHasher | null): Promise<Omit<ImageWalk, 'stream'> & { streamLength: number }> {
-  streamHasher?.beforeRead(source);
+  // A raw or sparse payload is the stream; a compressed one's stream is hashed as it is decompressed.
+  const storedHasher = format === 'raw' || format === 'sparse' ? streamHasher : null;
+  storedHasher?.beforeRead(source);
   const first = source.next();
-  if (first !== null) streamHasher?.afterRead(source, first);
+  if (first !== null) storedHasher?.afterRead(source, first);
   if (first === null) throw new SaveImageError('ERR_TRUNCATED', `the image ends at offset ${image.payloadOffset}, where its payload should start`, { offset: image.payloadOffset });
   const mismatch = describePayloadMismatch(image.header.format, first);
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
@@ -106,8 +108,8 @@ async function walkPayload(source: FdSource, image: SaveImagePrologue, format: F
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
     const checkpoints = new Checkpoints();
-    const mayJump = !onStored && !onStream && !streamHasher;
-    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, mayJump, streamHasher)) {
+    const mayJump = !onStored && !onStream && !storedHasher;
+    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, mayJump, storedHasher)) {
       onStored?.(chunk);
       if (onStream) await onStream(chunk);
       walker.feed(chunk);

@@ -66,7 +66,7 @@ function gdbRegisters(core: string): string {
 }
 
 /** The kernel of Debian's cloud image for this stage's Debian (its own apt), unpacked once. */
-function kernelFor(stage: Stage, cache: string): string {
+export function kernelFor(stage: Stage, cache: string): string {
   const found = existsSync(cache) ? readdirSync(cache).find((name) => name.startsWith('vmlinuz-')) : undefined;
   if (found) return join(cache, found);
   mkdirSync(cache, { recursive: true });

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GUEST, sh, Stage } from './stage.js';
+import { busyInitramfs, checkBusyGuest } from './busy-guest.js';
 import { checkMemoryPair, memoryGuests } from './memory-pairs.js';
 import { ensureTrixieRoot, mountInto, mountsUnder } from './trixie.js';
 
@@ -21,6 +22,7 @@ const SAVEKIT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)
 const FAIL_AT = process.env.SAVEKIT_INTEROP_FAIL_AT ?? null;
 /** SAVEKIT_INTEROP_SKIP_MEMORY=1 leaves out the memory pairs (each dumps 4.5 GiB guests). */
 const SKIP_MEMORY = process.env.SAVEKIT_INTEROP_SKIP_MEMORY === '1';
+const SKIP_BUSY = process.env.SAVEKIT_INTEROP_SKIP_BUSY === '1';
 const CACHE = '/var/cache/savekit-interop';
 const KVM = spawnSync('sh', ['-c', 'test -r /dev/kvm -a -w /dev/kvm']).status === 0;
 
@@ -49,11 +51,11 @@ function has(program: string): boolean {
 }
 
 function ensureHostPackages(): void {
-  const wanted = ['virsh', 'libvirtd', 'virtlogd', 'qemu-system-x86_64', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'debootstrap', 'gdb', 'readelf'];
+  const wanted = ['virsh', 'libvirtd', 'virtlogd', 'qemu-system-x86_64', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'debootstrap', 'gdb', 'readelf', 'cpio'];
   if (wanted.every(has)) return;
   console.log('installing libvirt, QEMU, debootstrap and the compressors from Debian packages ...');
   sh('apt-get', ['update', '-qq'], { timeoutMs: 600_000 });
-  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-utils', 'gzip', 'bzip2', 'xz-utils', 'lzop', 'zstd', 'debootstrap', 'gdb', 'binutils'], {
+  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-utils', 'gzip', 'bzip2', 'xz-utils', 'lzop', 'zstd', 'debootstrap', 'gdb', 'binutils', 'cpio'], {
     timeoutMs: 900_000,
   });
 }
@@ -239,6 +241,13 @@ async function runStage({ stage, modern, formats }: StageSpec): Promise<void> {
     for (const guest of memoryGuests(stage, template, kernels, KVM)) {
       for (const result of await checkMemoryPair(stage, guest, savekit)) record(result.check, result.ok, result.detail);
     }
+  }
+
+  // Two saves of a guest that keeps writing to its memory: delta, apply, diff, and a restore.
+  if (!SKIP_BUSY) {
+    const template = readFileSync(join(HERE, 'guest.xml'), 'utf8').replaceAll('@WORK@', stage.work);
+    const kernels = join(CACHE, modern ? 'kernel-trixie' : 'kernel-bookworm');
+    for (const result of await checkBusyGuest(stage, template, kernels, busyInitramfs(CACHE), savekit)) record(result.check, result.ok, result.detail);
   }
 
   const cut = stage.file('cut.save').host;

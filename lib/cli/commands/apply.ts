@@ -78,7 +78,7 @@ export const command: Command = {
           deltaFd: deltaInput.fd,
           deltaLabel: deltaInput.label,
           openOutput: () => (output = openOutput(io, outArg, baseInput)).fd,
-          onProgress: hooks.onProgress,
+          ...hooks,
           ...(format === undefined ? {} : { format: format as FormatName }),
           ...compress,
         }),

@@ -5,6 +5,11 @@
 import { type DeltaTrailer, encodeOpInto, encodeTrailer, MAX_OP_HEAD_BYTES, OP } from './delta-layout.js';
 
 const OUT_BYTES = 1024 * 1024;
+/**
+ * A literal is written in pieces of this size, the last one shorter: the program is then the
+ * same however NEW's stream was chunked (a pipe's reads vary), so two runs give one delta.
+ */
+const LITERAL_PIECE_BYTES = 1024 * 1024;
 
 export interface ProgramCounts {
   /** NEW stream bytes carried as literals, as holes, and rebuilt from BASE. */
@@ -35,6 +40,9 @@ export class DeltaProgramWriter {
   #runFirst = 0;
   #runCount = 0;
   #holeBytes = 0;
+  /** Literal bytes gathered for the piece being written. */
+  #literal = Buffer.allocUnsafe(LITERAL_PIECE_BYTES);
+  #literalLength = 0;
   /** The ordinal after the last run written: the next run's skip is counted from it. */
   #lastRunEnd = 0;
 
@@ -64,6 +72,7 @@ export class DeltaProgramWriter {
   /** The record at `offset` is rebuilt from BASE's page record number `ordinal` (RECORDS or PAGES). */
   copy(op: typeof OP.RECORDS | typeof OP.PAGES, offset: number, length: number, ordinal: number): void {
     this.#literalUpTo(offset);
+    this.#endLiteral();
     const next = this.#runOp === op || this.#runOp === OP.RECORDS || this.#runOp === OP.PAGES ? this.#runFirst + this.#runCount : this.#lastRunEnd;
     if (ordinal < next) throw new RangeError(`BASE's page ordinal ${ordinal} comes after ${next - 1}: a program only goes forward`);
     if (this.#runOp !== op || ordinal !== this.#runFirst + this.#runCount) {
@@ -80,6 +89,7 @@ export class DeltaProgramWriter {
   /** The bytes at [offset, offset + length) are a hole (zeros that were never written). */
   hole(offset: number, length: number): void {
     this.#literalUpTo(offset);
+    this.#endLiteral();
     if (this.#runOp !== OP.HOLE) {
       this.#flushRun();
       this.#runOp = OP.HOLE;
@@ -103,6 +113,7 @@ export class DeltaProgramWriter {
   /** NEW's stream ended: the rest is literal, then the trailer. */
   end(trailer: DeltaTrailer): void {
     this.#literalUpTo(this.#streamEnd);
+    this.#endLiteral();
     this.#flushRun();
     this.#bytes(encodeTrailer(trailer));
     this.flush();
@@ -114,20 +125,36 @@ export class DeltaProgramWriter {
     this.#used = 0;
   }
 
-  /** Emits NEW's bytes from the cursor up to `offset` as one literal. */
+  /** Takes NEW's bytes from the cursor up to `offset` into the literal being gathered. */
   #literalUpTo(offset: number): void {
     const n = offset - this.#cursor;
     if (n <= 0) return;
     this.#flushRun();
-    this.#head(OP.LITERAL, n);
     const fromHeld = Math.min(n, this.#heldLength);
-    this.#bytes(this.#held.subarray(0, fromHeld));
+    this.#gather(this.#held.subarray(0, fromHeld));
     if (n > fromHeld) {
       const start = this.#cursor + fromHeld - this.#currentStart;
-      this.#bytes(this.#current!.subarray(start, start + n - fromHeld));
+      this.#gather(this.#current!.subarray(start, start + n - fromHeld));
     }
     this.counts.literalBytes += n;
     this.#advance(n);
+  }
+
+  #gather(bytes: Buffer): void {
+    for (let at = 0; at < bytes.length; ) {
+      const n = bytes.copy(this.#literal, this.#literalLength, at);
+      this.#literalLength += n;
+      at += n;
+      if (this.#literalLength === LITERAL_PIECE_BYTES) this.#endLiteral();
+    }
+  }
+
+  /** Writes the literal gathered so far as one L operation. */
+  #endLiteral(): void {
+    if (this.#literalLength === 0) return;
+    this.#head(OP.LITERAL, this.#literalLength);
+    this.#bytes(this.#literal.subarray(0, this.#literalLength));
+    this.#literalLength = 0;
   }
 
   /** Moves the cursor on, dropping held bytes it passes. */
