@@ -1,6 +1,6 @@
 // IN and OUT arguments of the copying commands as file descriptors: a path, or - for stdin and
 // stdout. Opened here, closed by the caller through `close()`.
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, SaveImageError } from '../errors.js';
 import { modeFromSource, narrowTo } from '../file/modes.js';
@@ -65,6 +65,21 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
     throw ioError('create', argument, error, { writing: true });
   }
   return { fd, label: argument, isFile: fstatSync(fd).isFile(), close: () => closeSync(fd) };
+}
+
+/** ERR_USAGE when OUT is one of the other inputs (openOutput checks the one it is given). */
+export function assertOutputIsNot(argument: string, inputs: OpenedFd[]): void {
+  if (argument === '-') return;
+  let out;
+  try {
+    out = statSync(argument);
+  } catch {
+    return; // not there yet: it cannot be an input
+  }
+  for (const input of inputs) {
+    const stat = fstatSync(input.fd);
+    if (stat.isFile() && stat.dev === out.dev && stat.ino === out.ino) throw new SaveImageError('ERR_USAGE', `${argument} is ${input.label}, an input: write to another file`);
+  }
 }
 
 /** Pipes are grown to 1 MiB unless SAVEKIT_NO_GROW_PIPES=1 (to compare, or to rule it out). */

@@ -113,14 +113,18 @@ async function rebuild(params: ApplyParams & { formatOf?: (format: FormatName) =
             break;
           case 'records':
           case 'pages':
+            // A million records: each is rebuilt without a promise unless BASE must be read on.
             for (let ordinal = op.first; ordinal < op.first + op.count; ordinal++) {
-              if (!(await seekOrdinal(base, ordinal))) throw baseMismatch(`BASE has ${base.queue.ordinal} page records; the delta uses record ${ordinal}`);
               const queue = base.queue;
+              while (queue.length > 0 && queue.ordinal < ordinal) queue.shift();
+              if (queue.length === 0 && !(await seekOrdinal(base, ordinal))) throw baseMismatch(`BASE has ${base.queue.ordinal} page records; the delta uses record ${ordinal}`);
               if (op.op === 'pages') {
                 if (queue.body === null) throw baseMismatch(`BASE's page record ${ordinal} is a zero page; the delta takes a data page from it`);
-                await out!.bytes(queue.body);
+                const bytes = out!.bytes(queue.body);
+                if (bytes) await bytes;
               } else {
-                await out!.record(queue.address, queue.body, queue.fill);
+                const written = out!.record(queue.address, queue.body, queue.fill);
+                if (written) await written;
               }
             }
             break;
@@ -204,10 +208,10 @@ class StreamOut {
     this.#writeback = sink === null ? new Writeback(fd) : null;
   }
 
-  /** A CONTINUE record: a page of data, or a zero page of `fill`. */
-  async record(address: number, page: Buffer | null, fill: number): Promise<void> {
+  /** A CONTINUE record: a page of data, or a zero page of `fill` (a promise only when the batch was full). */
+  record(address: number, page: Buffer | null, fill: number): Promise<void> | void {
     const size = 9 + (page?.length ?? 0);
-    if (this.#used + size > this.#batch.length) await this.flush();
+    if (this.#used + size > this.#batch.length) return this.flush().then(() => this.record(address, page, fill));
     const batch = this.#batch;
     const flags = (page === null ? RAM_FLAG.ZERO : RAM_FLAG.PAGE) | RAM_FLAG.CONTINUE;
     batch.writeUInt32BE(Math.floor(address / 2 ** 32), this.#used);
@@ -220,13 +224,13 @@ class StreamOut {
     }
   }
 
-  async bytes(bytes: Buffer): Promise<void> {
+  /** Bytes of the stream (a promise only when the batch was full). */
+  bytes(bytes: Buffer): Promise<void> | void {
     if (this.#used + bytes.length <= this.#batch.length) {
       this.#used += bytes.copy(this.#batch, this.#used);
       return;
     }
-    await this.flush();
-    await this.#write(bytes);
+    return this.flush().then(() => this.#write(bytes));
   }
 
   async hole(length: number): Promise<void> {

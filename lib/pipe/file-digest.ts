@@ -18,3 +18,4 @@ export async function hashFileRange(fd: number, offset: number, length: number):
   }
   return hasher.digestHex();
 }
+

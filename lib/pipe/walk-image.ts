@@ -76,13 +76,8 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
     throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${image.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
   }
   const streamHasher = options.hashStream ? inThreadHasher(await createXxh64()) : null;
-  try {
-    const walk = await walkPayload(source, image, format, options, streamHasher);
-    return { ...walk, stream: streamHasher ? { length: walk.streamLength, digest: await streamHasher.digestHex(source) } : null };
-  } catch (error) {
-    await streamHasher?.abort();
-    throw error;
-  }
+  const walk = await walkPayload(source, image, format, options, streamHasher);
+  return { ...walk, stream: streamHasher ? { length: walk.streamLength, digest: await streamHasher.digestHex(source) } : null };
 }
 
 async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, streamHasher: PayloadHasher | null): Promise<Omit<ImageWalk, 'stream'> & { streamLength: number }> {

@@ -20,10 +20,11 @@ export interface BodyWriter {
 export const BODY_LEVEL = 3;
 /**
  * Bytes queued for zstd before savekit waits, and until how few it waits: not until the queue is
- * empty ('drain'), which left savekit idle while zstd compressed the last piece.
+ * empty ('drain'), which left savekit idle while zstd compressed the last piece. 4 MiB went as
+ * fast as 16 and kept 12 MiB less (bench/RESULTS.md, delta).
  */
-const QUEUED_BYTES = 16 * 1024 * 1024;
-const RESUME_BYTES = 12 * 1024 * 1024;
+const QUEUED_BYTES = 4 * 1024 * 1024;
+const RESUME_BYTES = 3 * 1024 * 1024;
 /**
  * Pieces are copied into buffers used again once written: fresh memory costs a page fault per
  * 4 KiB here, and a fresh copy of every piece cost a tenth of the delta's time.

@@ -82,6 +82,21 @@ test('--help of each, and usage errors exit 2', async () => {
     const result = await runInProcess(argv);
     assert.is(result.status, 2, `${argv.join(' ')}: ${result.stderr}`);
   }
+  // OUT may be none of the inputs: nothing is written to it.
+  const d = join(tempDir(), 'd.delta');
+  assert.is((await runInProcess(['delta', base, next, d])).status, 0);
+  const before = [readFileSync(base), readFileSync(next), readFileSync(d)];
+  for (const argv of [
+    ['delta', base, next, base],
+    ['delta', base, next, next],
+    ['apply', base, d, d],
+    ['apply', base, d, base],
+    ['signature', base, base],
+  ]) {
+    const result = await runInProcess(argv);
+    assert.is(result.status, 2, `${argv.join(' ')}: ${result.stderr}`);
+  }
+  assert.ok([readFileSync(base), readFileSync(next), readFileSync(d)].every((bytes, i) => bytes.equals(before[i]!)), 'an input was written');
 });
 
 /** apply that must fail with `code`: nothing under the Save magic, BASE unchanged. */

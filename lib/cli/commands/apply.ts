@@ -8,7 +8,7 @@ import { checkCompressOptions } from '../../pipe/compressors.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { assertOutputIsNot, growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -71,6 +71,7 @@ export const command: Command = {
     let output: OpenedFd | null = null;
     let done = false;
     try {
+      assertOutputIsNot(outArg, [deltaInput]);
       const result = await withProgress(io, values, (hooks) =>
         applyDelta({
           base: new FdSource(baseInput.fd, { growPipe: growPipes(io) }),

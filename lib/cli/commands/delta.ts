@@ -7,7 +7,7 @@ import { makeDelta } from '../../pipe/delta.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { assertOutputIsNot, growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { bodyLevelOf, LEVEL_HELP } from '../body-level.js';
@@ -60,6 +60,7 @@ export const command: Command = {
     let output: OpenedFd | null = null;
     let done = false;
     try {
+      assertOutputIsNot(outArg, [baseInput]);
       output = openOutput(io, outArg, newInput);
       const base = signature === null ? imagePages(new FdSource(baseInput.fd, { growPipe: growPipes(io) }), { readOptions: { maxDataLen: Number.MAX_SAFE_INTEGER, allowPartial: values['allow-partial'] === true } }) : await signaturePages(baseInput.fd, signature);
       const result = await withProgress(io, values, (hooks) =>
