@@ -1,7 +1,7 @@
 // savekit delta and apply against the general delta tools, in the same run, on a 4 GiB guest
 // pair as DELTA.md describes it: realistic pages (60% zero pages, data pages that compress about
 // 2:1), and NEW with 3% of its pages rewritten with new random content, half scattered and half
-// in runs of 64 pages. Timed round-robin (median of 3):
+// in runs of 64 pages. Timed round-robin (median of 5):
 //   savekit delta BASE NEW D    against rsync --only-write-batch --no-whole-file and
 //                               zstd --patch-from (its default level 3, as savekit's body)
 //   savekit apply BASE D OUT    against cp NEW OUT && sync OUT (apply syncs before its magic)
@@ -60,7 +60,7 @@ const cases: Case[] = [
   { name: 'cp NEW OUT && sync OUT', command: `cp ${next} ${out} && sync ${out}` },
   { name: 'savekit apply BASE D OUT', command: `${savekit} apply --quiet ${base} ${at('delta-savekit.delta')} ${out}` },
 ];
-const timings = timeCases(cases, 3, () => {
+const timings = timeCases(cases, 5, () => {
   rmSync(out, { force: true });
   spawnSync('sync');
 });

@@ -35,3 +35,8 @@ export { convertImage, type ConvertParams, type ConvertResult } from './pipe/con
 export { extractMemory, type MemoryExtraction, type MemoryOptions } from './pipe/extract-memory.js';
 export { convertStream, type ConvertStreamOptions } from './stream/convert.js';
 export { readImageState, type ImageState, type UndecodedSection, type ReadStateOptions } from './pipe/read-state.js';
+export { makeDelta, type DeltaParams, type DeltaResult } from './pipe/delta.js';
+export { applyDelta, type ApplyParams, type ApplyResult } from './pipe/apply.js';
+export { writeSignature, type SignatureResult } from './pipe/signature.js';
+export { imagePages, signaturePages, type BasePages } from './pipe/base-pages.js';
+export { diffImages, type ImageDiff, type DeviceChange, type HeaderChange } from './pipe/diff.js';

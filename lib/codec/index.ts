@@ -14,3 +14,8 @@ export { decodeX86Registers, formatX86Registers, x86RegistersJson, type X86Regis
 export { type StreamModel, encodeStreamHead, encodeSequentialRamStart, encodeRamPartHeader, encodePageRecordInto, encodeSequentialRamEnd, encodeStreamTail, layoutMappedRam, encodeMappedRamEnd, convertDescription, qemuJson, type MappedRamLayout } from './qemu/stream-writer.js';
 export { physicalLayout, lowMemoryOf, type PhysicalLayout, type PhysicalRange } from './memory/physical-layout.js';
 export { layoutElfCore, encodeElfHeaders, encodeCpuNotes, reservedNoteBytes, type ElfCoreLayout } from './memory/elf-core.js';
+export { encodeDeltaHeader, decodeDeltaHeader, DELTA_MAGIC, DELTA_VERSION, OP as DELTA_OP, type DeltaHeader, type DeltaTrailer, type StreamIdentity } from './delta/delta-layout.js';
+export { DeltaProgramWriter } from './delta/program-writer.js';
+export { DeltaProgramReader, type ProgramOp } from './delta/program-reader.js';
+export { SignatureWriter, SignatureReader, encodeSignatureHeader, decodeSignatureHeader, type SignatureItem } from './delta/signature-layout.js';
+export { diffDeviceStates, type FieldChange } from './qemu/state-diff.js';

@@ -17,3 +17,13 @@ export async function rejectsWithCode(fn: () => unknown, code: ErrorCode): Promi
   assert.is(error.code, code, `${error.message}`);
   return error;
 }
+
+/** The code a synchronous call throws ('no error' when it returns; the text of a non-savekit error). */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return SaveImageError.is(error) ? error.code : String(error);
+  }
+  return 'no error';
+}

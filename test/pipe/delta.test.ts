@@ -6,7 +6,7 @@
 // signature instead of BASE (the very same delta).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMATS, type FormatName } from '../../lib/constants.js';
 import { decodePrologue } from '../../lib/codec/prologue.js';
@@ -196,6 +196,24 @@ test('apply --format: NEW written in another format, its stream the same', async
     const back = join(dir, `back.${format}`);
     assert.is((await runInProcess(['convert', '--quiet', '--format', 'sparse', out, back])).status, 0);
     assert.ok(readFileSync(back).equals(readFileSync(next)), `${format}, converted back to sparse: not the genuine file`);
+  }
+});
+
+test('a sealed NEW: raw keeps its seal, a compressed one gets a seal of the bytes written; both verify', async () => {
+  const dir = tempDir();
+  const base = samplePath('libvirt-9.0/raw.save');
+  for (const sample of ['libvirt-9.0/raw.save', 'libvirt-9.0/gzip.save']) {
+    const next = join(dir, `sealed-${sample.split('/')[1]}`);
+    writeFileSync(next, readFileSync(samplePath(sample)));
+    assert.is((await runInProcess(['seal', next])).status, 0);
+    const d = join(dir, 'd.delta');
+    const out = join(dir, 'out.save');
+    await delta(base, next, d);
+    const result = await apply(base, d, out);
+    assert.ok(result.seal !== null, sample);
+    const verified = await runInProcess(['verify', '--json', out]);
+    assert.is(verified.status, 0, `${sample}: ${verified.stderr}${verified.stdout.toString()}`);
+    if (sample.endsWith('raw.save')) assert.ok(readFileSync(out).equals(readFileSync(next)));
   }
 });
 

@@ -2,18 +2,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FORMATS } from '../../../lib/constants.js';
 import { decodeDeltaHeader, decodeTrailer, DELTA_HEADER_BYTES, encodeDeltaHeader, encodeTrailer, type DeltaTrailer } from '../../../lib/codec/delta/delta-layout.js';
-import { SaveImageError } from '../../../lib/errors.js';
+import { codeOf } from '../../helpers/assert-code.js';
 
 const test = suite('codec/delta/delta-layout');
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return SaveImageError.is(error) ? error.code : String(error);
-  }
-  return 'no error';
-}
 
 test('the header: magic, version 1, the format, zstd; every format round-trips', () => {
   for (const format of FORMATS) {

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { OP, type DeltaTrailer } from '../../../lib/codec/delta/delta-layout.js';
 import { DeltaProgramReader, type ProgramOp } from '../../../lib/codec/delta/program-reader.js';
 import { DeltaProgramWriter } from '../../../lib/codec/delta/program-writer.js';
-import { SaveImageError } from '../../../lib/errors.js';
+import { codeOf } from '../../helpers/assert-code.js';
 import { CHUNKINGS } from '../../helpers/chunking.js';
 
 const test = suite('codec/delta/program');
@@ -110,14 +110,6 @@ test('a reference may not go back', () => {
   assert.throws(() => writer.copy(OP.RECORDS, 3, 3, 4), RangeError);
 });
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return SaveImageError.is(error) ? error.code : String(error);
-  }
-  return 'no error';
-}
 
 test('a cut, damaged or over-long program is ERR_BAD_DELTA', () => {
   const program = write(STREAM, [STREAM.length], DECISIONS);
