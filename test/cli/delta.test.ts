@@ -27,22 +27,23 @@ function workspace(): { dir: string; base: string; next: string } {
   return { dir, base, next };
 }
 
+/** Runs `script` in bash, where `sk` runs savekit (its path may hold spaces, as the clone's). */
 function shell(script: string, env: Record<string, string>): { status: number; stderr: string } {
-  const result = spawnSync('bash', ['-o', 'pipefail', '-c', script], { env: { ...process.env, ...env, SAVEKIT: `${process.execPath} ${SAVEKIT_BIN}` } });
+  const result = spawnSync('bash', ['-o', 'pipefail', '-c', `sk() { "$SK_NODE" "$SK_MAIN" "$@"; }\n${script}`], { env: { ...process.env, ...env, SK_NODE: process.execPath, SK_MAIN: SAVEKIT_BIN } });
   return { status: result.status ?? -1, stderr: result.stderr.toString() };
 }
 
 test('delta | apply through pipes, and signature | delta --signature | apply: NEW back byte for byte', () => {
   const { dir, base, next } = workspace();
   const env = { BASE: base, NEXT: next, OUT1: join(dir, 'out 1.save'), OUT2: join(dir, 'out 2.save'), OUT3: join(dir, 'out 3.save') };
-  let run = shell('$SAVEKIT delta "$BASE" "$NEXT" - | $SAVEKIT apply "$BASE" - "$OUT1"', env);
+  let run = shell('sk delta "$BASE" "$NEXT" - | sk apply "$BASE" - "$OUT1"', env);
   assert.is(run.status, 0, run.stderr);
   assert.ok(readFileSync(env.OUT1).equals(readFileSync(next)));
-  run = shell('$SAVEKIT signature "$BASE" - | $SAVEKIT delta --signature - "$NEXT" - | $SAVEKIT apply "$BASE" - "$OUT2"', env);
+  run = shell('sk signature "$BASE" - | sk delta --signature - "$NEXT" - | sk apply "$BASE" - "$OUT2"', env);
   assert.is(run.status, 0, run.stderr);
   assert.ok(readFileSync(env.OUT2).equals(readFileSync(next)));
   // NEW from stdin, OUT to stdout.
-  run = shell('$SAVEKIT delta "$BASE" - - < "$NEXT" | $SAVEKIT apply "$BASE" - - > "$OUT3"', env);
+  run = shell('sk delta "$BASE" - - < "$NEXT" | sk apply "$BASE" - - > "$OUT3"', env);
   assert.is(run.status, 0, run.stderr);
   assert.ok(readFileSync(env.OUT3).equals(readFileSync(next)));
   assert.ok(readFileSync(base).equals(readFileSync(samplePath(OLD))), 'BASE untouched');
