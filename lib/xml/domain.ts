@@ -38,6 +38,12 @@ export function domainAbi(domain: XmlElement): DomainAbi {
   };
 }
 
+/** The guest's architecture and machine type as `<os><type arch=... machine=...>` gives them. */
+export function domainMachine(domain: XmlElement): { arch: string | null; machine: string | null } {
+  const type = child(child(domain, 'os') ?? { name: '', attributes: {}, children: [], text: '' }, 'type');
+  return { arch: type?.attributes.arch ?? null, machine: type?.attributes.machine ?? null };
+}
+
 /** Throws ERR_ABI_MISMATCH on the first field that differs, naming it and both values. */
 export function assertSameAbi(stored: DomainAbi, proposed: DomainAbi): void {
   const fields: Array<[keyof DomainAbi, string]> = [

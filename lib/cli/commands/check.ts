@@ -3,6 +3,8 @@ import { createXxh64 } from '../../hash.js';
 import { assertSealHolds } from '../../pipe/rewrite.js';
 import { walkImage } from '../../pipe/walk-image.js';
 import { parseXml } from '../../xml/parse.js';
+import { domainMachine } from '../../xml/domain.js';
+import { machineSupport, type MachineSupport } from '../../pipe/qemu-machines.js';
 import { formatName } from '../../codec/header.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
@@ -20,6 +22,12 @@ the payload starting as its format says (ERR_PAYLOAD_MISMATCH: the gzip flag ove
 that makes virsh restore hang), the QEMU stream walkable to its EOF byte (ERR_TRUNCATED,
 ERR_BAD_STREAM with the offset and section; a damaged compressed stream), and the seal when
 there is one (ERR_SEAL_MISMATCH). Exit 0 only when all hold; the first failure is reported.
+
+Then, for this machine: whether the QEMU libvirt would run here (qemu-system-<arch> of the
+domain XML's <type arch=...>, found on PATH) offers the machine type the stream names (its
+'-machine help' lists it). A QEMU that lacks it cannot restore the image (a newer QEMU drops old
+machine types after deprecation): said as a warning, not a failure of the image. JSON key
+"machine": {machine, arch, program, qemu (its version line, null when not installed), offered}.
 
 ${QUIET_HELP}
 ${COMMON_HELP}`,
@@ -56,8 +64,21 @@ export const command: Command = {
       assertSealHolds(image.seal, image.payloadOffset, walk.payloadLength, hasher.digestHex());
       passed.push(`payload matches its seal (xxh64 ${image.seal.digest})`);
     }
-    if (values.json) await printJson(io, { ok: true, checks: passed, walk: walkReport(summary) });
-    else await print(io, `${passed.map((line) => `ok  ${line}`).join('\n')}\n`);
+    const support = machineSupportOf(image.region.xml.text, summary.machine);
+    const warnings = support?.offered === false ? [`the machine type ${support.machine} is not offered by this machine's ${support.program} (${support.qemu}): virsh restore here would fail; restore where a QEMU offers it`] : [];
+    if (support?.offered) passed.push(`machine type ${support.machine}: offered by this machine's ${support.program} (${support.qemu})`);
+    if (values.json) await printJson(io, { ok: true, checks: passed, warnings, machine: support, walk: walkReport(summary) });
+    else {
+      const notInstalled = support && support.offered === null ? [`--  machine type ${support.machine}: no ${support.program} on this machine to ask`] : [];
+      await print(io, `${[...passed.map((line) => `ok  ${line}`), ...warnings.map((line) => `warning: ${line}`), ...notInstalled].join('\n')}\n`);
+    }
     return 0;
   },
 };
+
+/** The stream's machine type (else the XML's) against this machine's QEMU; null without one. */
+function machineSupportOf(xml: string, streamMachine: string | null): MachineSupport | null {
+  const { arch, machine } = domainMachine(parseXml(xml, { what: 'the domain XML', offset: 92 }));
+  const name = streamMachine ?? machine;
+  return arch === null || name === null ? null : machineSupport(name, arch);
+}

@@ -32,7 +32,7 @@ ${LEVEL_HELP}
 ${QUIET_HELP}
   --json               print {pages, samePages, literalBytes, deltaBytes, seconds, format,
                        newStream, baseStream} (OUT must be a file)
-  --allow-partial      read a NEW whose magic is LibvirtQemudPart
+  --allow-partial      read a BASE or NEW whose magic is LibvirtQemudPart
   --max-data-len BYTES refuse a data region larger than this (default 67108864)
   -h, --help           show this help
 
@@ -62,7 +62,7 @@ export const command: Command = {
     try {
       assertOutputIsNot(outArg, [baseInput]);
       output = openOutput(io, outArg, newInput);
-      const base = signature === null ? imagePages(new FdSource(baseInput.fd, { growPipe: growPipes(io) }), { readOptions: { maxDataLen: Number.MAX_SAFE_INTEGER, allowPartial: values['allow-partial'] === true } }) : await signaturePages(baseInput.fd, signature);
+      const base = signature === null ? imagePages(new FdSource(baseInput.fd, { growPipe: growPipes(io) }), { readOptions: readOptionsOf(spec, values) }) : await signaturePages(baseInput.fd, signature);
       const result = await withProgress(io, values, (hooks) =>
         makeDelta({ base, source: new FdSource(newInput.fd, { growPipe: growPipes(io) }), outFd: output!.fd, level, readOptions: readOptionsOf(spec, values), ...hooks }),
       );
