@@ -69,6 +69,14 @@ export function integerOption(spec: CommandSpec, values: ParsedValues, name: str
   return value;
 }
 
+/** A small whole number (a level, a thread count): up to three digits. */
+export function smallIntegerOption(spec: CommandSpec, values: ParsedValues, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw)) throw usageError(spec, `--${name} takes a whole number, not ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
 /** Refuses two flags that exclude each other. */
 export function exclusive(spec: CommandSpec, values: ParsedValues, ...names: string[]): void {
   const given = names.filter((name) => values[name] !== undefined && values[name] !== false);

@@ -1,6 +1,6 @@
 // IN and OUT arguments of the copying commands as file descriptors: a path, or - for stdin and
 // stdout. Opened here, closed by the caller through `close()`.
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, rmSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, SaveImageError } from '../errors.js';
 import { modeFromSource, narrowTo } from '../file/modes.js';
@@ -79,6 +79,48 @@ export function assertOutputIsNot(argument: string, inputs: OpenedFd[]): void {
   for (const input of inputs) {
     const stat = fstatSync(input.fd);
     if (stat.isFile() && stat.dev === out.dev && stat.ino === out.ino) throw new SaveImageError('ERR_USAGE', `${argument} is ${input.label}, an input: write to another file`);
+  }
+}
+
+/** Opens each argument in turn (a path or -); those opened are closed again if one fails. */
+export async function openInputs(io: CliIo, args: string[]): Promise<OpenedFd[]> {
+  const opened: OpenedFd[] = [];
+  try {
+    for (const arg of args) opened.push(await openInput(io, arg));
+    return opened;
+  } catch (error) {
+    for (const input of opened) input.close();
+    throw error;
+  }
+}
+
+/**
+ * Runs `job`, which opens OUT through `open` when it is ready to write, and closes the inputs
+ * and OUT however it ends. A file OUT the job did not finish is removed (delta, signature and
+ * apply outputs are of no use cut short: a signal, a full disk, a refused BASE). EPIPE on stdout
+ * is a quiet end (null), as for cat; any other failure that is not a SaveImageError is named as
+ * writing `what` to OUT.
+ */
+export async function writeOutput<T>(
+  outArg: string,
+  inputs: OpenedFd[],
+  what: string,
+  job: (open: (opener: () => OpenedFd) => number) => Promise<T>,
+): Promise<T | null> {
+  let output: OpenedFd | null = null;
+  let done = false;
+  try {
+    const result = await job((opener) => (output = opener()).fd);
+    done = true;
+    return result;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-') return null;
+    throw SaveImageError.is(error) ? error : ioError(`write ${what} to`, (output as OpenedFd | null)?.label ?? outArg, error, { writing: true });
+  } finally {
+    const out = output as OpenedFd | null;
+    out?.close();
+    if (!done && out?.isFile) rmSync(outArg, { force: true });
+    for (const input of inputs) input.close();
   }
 }
 

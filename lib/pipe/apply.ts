@@ -60,20 +60,18 @@ const BATCH_BYTES = 1024 * 1024;
 const ZEROS = Buffer.alloc(BATCH_BYTES);
 
 export async function applyDelta(params: ApplyParams): Promise<ApplyResult> {
-  if (params.format === undefined) return rebuild(params);
-  const wanted = params.format;
-  let spooled: number | null = null;
+  const head = Buffer.alloc(DELTA_HEADER_BYTES);
+  const delta = decodeDeltaHeader(head.subarray(0, readFully(params.deltaFd, head, 0, DELTA_HEADER_BYTES, null)));
+  const wanted = params.format ?? delta.format;
+  if (wanted === delta.format) return rebuild(params, delta);
+  // Another format: NEW rebuilt into a private unlinked temporary, then converted into OUT.
+  const spooled = createUnlinkedFile(params.spoolFolder ?? tmpdir(), 'the rebuilt image');
   try {
-    const result = await rebuild({
-      ...params,
-      openOutput: () => (spooled = createUnlinkedFile(params.spoolFolder ?? tmpdir(), 'the rebuilt image')),
-      formatOf: (format) => (format === wanted ? params.openOutput : null),
-    });
-    if (spooled === null) return result; // NEW's own format: written straight to OUT
+    const result = await rebuild({ ...params, openOutput: () => spooled }, delta);
     const converted = await convertImage({ source: new FdSource(spooled), format: wanted, openOutput: params.openOutput, plan: (image) => image.prologueBytes, ...compressOptions(params) });
     return { ...result, format: wanted, payloadOut: converted.payloadOut, seal: converted.seal };
   } finally {
-    if (spooled !== null) closeSync(spooled);
+    closeSync(spooled);
   }
 }
 
@@ -81,11 +79,8 @@ function compressOptions(params: CompressOptions): CompressOptions {
   return { ...(params.level === undefined ? {} : { level: params.level }), ...(params.threads === undefined ? {} : { threads: params.threads }) };
 }
 
-async function rebuild(params: ApplyParams & { formatOf?: (format: FormatName) => (() => number) | null }): Promise<ApplyResult> {
-  const head = Buffer.alloc(DELTA_HEADER_BYTES);
-  const delta = decodeDeltaHeader(head.subarray(0, readFully(params.deltaFd, head, 0, DELTA_HEADER_BYTES, null)));
-  const direct = params.formatOf?.(delta.format);
-  if (direct) params = { ...params, openOutput: direct };
+/** NEW in the delta's own format, its header already read from `params.deltaFd`. */
+async function rebuild(params: ApplyParams, delta: DeltaHeader): Promise<ApplyResult> {
   const child = await startProgram<ChildProcessByStdio<null, Readable, Readable>>('zstd', ['-dc'], [params.deltaFd, 'pipe', 'pipe'], `reading the delta ${params.deltaLabel}`);
   const { exited, said } = watchExit(child);
   const base = imagePages(params.base, params.baseReadOptions ? { readOptions: params.baseReadOptions } : {});

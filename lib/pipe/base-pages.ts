@@ -66,7 +66,7 @@ export async function seekOrdinal(base: BasePages, ordinal: number): Promise<boo
 }
 
 /** BASE as an image. */
-export interface ImagePagesOptions extends Pick<WalkImageOptions, 'readOptions' | 'prologue' | 'onDeviceSection'> {}
+export type ImagePagesOptions = Pick<WalkImageOptions, 'readOptions' | 'prologue' | 'onDeviceSection'>;
 
 export function imagePages(source: FdSource, options: ImagePagesOptions = {}): BasePages & { summary(): WalkSummary } {
   return new ImagePages(source, options);

@@ -18,7 +18,7 @@ export interface PayloadHasher {
 
 /** A hasher suited to a payload of `expectedBytes` (null: unknown, as from a pipe). */
 export async function createPayloadHasher(source: FdSource, expectedBytes: number | null): Promise<PayloadHasher> {
-  if (expectedBytes !== null && expectedBytes < PARALLEL_FROM_BYTES) return inThreadHasher(await createXxh64());
+  if (expectedBytes !== null && expectedBytes < PARALLEL_FROM_BYTES) return inThread(await createXxh64());
   const parallel = new ParallelHasher(CHUNK_BYTES);
   await parallel.ready();
   source.useBuffers(parallel.buffers);
@@ -31,8 +31,7 @@ export async function createPayloadHasher(source: FdSource, expectedBytes: numbe
   };
 }
 
-/** A hasher on this thread, for payloads that do not come from the source's buffers. */
-export function inThreadHasher(hasher: Xxh64): PayloadHasher {
+function inThread(hasher: Xxh64): PayloadHasher {
   return {
     beforeRead() {},
     afterRead: (_source, chunk) => hasher.update(chunk),

@@ -14,7 +14,6 @@ import { QemuStreamWalker, type WalkOptions, type WalkSummary } from '../codec/q
 import type { FormatName } from '../constants.js';
 import { SaveImageError } from '../errors.js';
 import { createXxh64 } from '../hash.js';
-import { inThreadHasher, type PayloadHasher } from './payload-hasher.js';
 import type { FdSource } from './fd-source.js';
 import { assertNotInterrupted, Checkpoints } from './interrupt.js';
 import { decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from './programs.js';
@@ -64,7 +63,7 @@ export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDevice
   onPrologue?: (image: SaveImagePrologue) => ((chunk: Buffer) => void) | null | void;
   /**
    * Hash the decompressed stream (XXH64), in this thread: a hashing thread per image made delta
-   * no faster and 30 MiB larger (its second core is zstd's; bench/RESULTS.md).
+   * no faster and up to 30 MiB larger (reads and hashing share the memory bandwidth; bench/RESULTS.md).
    */
   hashStream?: boolean;
 }
@@ -75,17 +74,21 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   if (format === null) {
     throw new SaveImageError('ERR_UNSUPPORTED_FORMAT', `Invalid compressed save format ${image.header.format}: the format field at offset 28 names no format libvirt knows`, { offset: 28 });
   }
-  const streamHasher = options.hashStream ? inThreadHasher(await createXxh64()) : null;
-  const walk = await walkPayload(source, image, format, options, streamHasher);
-  return { ...walk, stream: streamHasher ? { length: walk.streamLength, digest: await streamHasher.digestHex(source) } : null };
+  const hasher = options.hashStream ? await createXxh64() : null;
+  let streamLength = 0;
+  // Where the stream's bytes pass (a raw or sparse payload is the stream; a compressed one's as it is decompressed).
+  const onStreamBytes = hasher
+    ? (chunk: Buffer) => {
+        hasher.update(chunk);
+        streamLength += chunk.length;
+      }
+    : null;
+  const walk = await walkPayload(source, image, format, options, onStreamBytes);
+  return { ...walk, stream: hasher ? { length: streamLength, digest: hasher.digestHex() } : null };
 }
 
-async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, streamHasher: PayloadHasher | null): Promise<Omit<ImageWalk, 'stream'> & { streamLength: number }> {
-  // A raw or sparse payload is the stream; a compressed one's stream is hashed as it is decompressed.
-  const storedHasher = format === 'raw' || format === 'sparse' ? streamHasher : null;
-  storedHasher?.beforeRead(source);
+async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, onStreamBytes: ((chunk: Buffer) => void) | null): Promise<Omit<ImageWalk, 'stream'>> {
   const first = source.next();
-  if (first !== null) storedHasher?.afterRead(source, first);
   if (first === null) throw new SaveImageError('ERR_TRUNCATED', `the image ends at offset ${image.payloadOffset}, where its payload should start`, { offset: image.payloadOffset });
   const mismatch = describePayloadMismatch(image.header.format, first);
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
@@ -103,41 +106,38 @@ async function walkPayload(source: FdSource, image: SaveImagePrologue, format: F
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
     const checkpoints = new Checkpoints();
-    const mayJump = !onStored && !onStream && !storedHasher;
-    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, mayJump, storedHasher)) {
+    const mayJump = !onStored && !onStream && !onStreamBytes;
+    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, mayJump)) {
       onStored?.(chunk);
+      onStreamBytes?.(chunk);
       if (onStream) await onStream(chunk);
       walker.feed(chunk);
       onProgress?.(source.position - image.payloadOffset);
       await checkpoints.tick(chunk.length);
     }
     const summary = walker.end();
-    const payloadLength = source.position - image.payloadOffset;
-    return { image, summary, payloadLength, streamLength: payloadLength };
+    return { image, summary, payloadLength: source.position - image.payloadOffset };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  let streamLength = 0;
-  const onDecompressed = (chunk: Buffer) => {
-    streamLength += chunk.length;
-    streamHasher?.afterRead(source, chunk);
-    return onStream?.(chunk);
-  };
+  const onDecompressed = onStreamBytes
+    ? (chunk: Buffer) => {
+        onStreamBytes(chunk);
+        return onStream?.(chunk);
+      }
+    : onStream;
   const payloadLength = await decompressInto(format, source, first, walker, { onStored, onStream: onDecompressed, onProgress });
-  return { image, summary: walker.end(), payloadLength, streamLength };
+  return { image, summary: walker.end(), payloadLength };
 }
 
 /** The next chunk, after letting a seekable file jump over a long skip (page areas, big pages). */
-function nextChunk(source: FdSource, walker: QemuStreamWalker, mayJump: boolean, hasher: PayloadHasher | null): Buffer | null {
+function nextChunk(source: FdSource, walker: QemuStreamWalker, mayJump: boolean): Buffer | null {
   const hint = walker.skipHint;
   if (mayJump && source.seekable && hint >= SEEK_FROM_BYTES) {
     const jump = Math.min(hint, Math.max(0, (source.size ?? 0) - source.position));
     source.advance(jump);
     walker.skipped(jump);
   }
-  hasher?.beforeRead(source);
-  const chunk = source.next();
-  if (chunk !== null) hasher?.afterRead(source, chunk);
-  return chunk;
+  return source.next();
 }
 
 /** A file's VMDESCRIPTION, read from its tail before the walk; null from a pipe or without one. */

@@ -1,5 +1,5 @@
 // SIGINT, SIGTERM and SIGHUP in the middle of every job that writes: convert to each format (to
-// OUT, and in place), rewrite, extract-ram in its three forms. Afterwards no program the job
+// OUT, and in place), rewrite, extract-ram in its three forms, delta, signature and apply. Afterwards no program the job
 // started is left (killed and reaped), no temporary is left, no output looks complete (removed,
 // or under the LibvirtQemudPart magic), and the exit status is 128 + the signal. Inputs to OUT
 // come through a FIFO that the test keeps feeding after the signal, so no job can finish first.
@@ -18,6 +18,9 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const dir = tempDir();
 const IMAGE = join(dir, 'guest.save');
 const { payloadOffset } = writeSyntheticImage(IMAGE, { ramBytes: 512 * 1024 * 1024, realistic: true });
+/** A delta of the image against itself, for apply (whose BASE then comes through the FIFO). */
+const SELF_DELTA = join(dir, 'self.delta');
+spawnSync(process.execPath, [SAVEKIT_BIN, 'delta', '--quiet', IMAGE, IMAGE, SELF_DELTA]);
 
 /** The PIDs of the programs `pid` started (its direct children). */
 function childrenOf(pid: number): number[] {
@@ -70,6 +73,10 @@ const JOBS: Job[] = [
   { name: 'extract-ram - OUTDIR', argv: (input, out) => ['extract-ram', input, out], fifo: true, child: false, out: 'none' },
   { name: 'extract-ram --physical - OUT', argv: (input, out) => ['extract-ram', '--physical', input, out], fifo: true, child: false, out: 'none' },
   { name: 'extract-ram --elf - OUT', argv: (input, out) => ['extract-ram', '--elf', input, out], fifo: true, child: false, out: 'none' },
+  // A delta, a signature or an image cut short is removed: nothing half-made is left to be trusted.
+  { name: 'delta BASE - OUT', argv: (input, out) => ['delta', IMAGE, input, out], fifo: true, child: true, out: 'none' },
+  { name: 'signature - OUT', argv: (input, out) => ['signature', input, out], fifo: true, child: true, out: 'none' },
+  { name: 'apply - DELTA OUT', argv: (input, out) => ['apply', input, SELF_DELTA, out], fifo: true, child: true, out: 'none' },
 ];
 
 for (const job of JOBS) {

@@ -302,16 +302,22 @@ test('a progress bar on a terminal, none with --quiet', () => {
   assert.not.match(piped, 'ETA');
 });
 
-test('walk, check, state and extract-ram (every form) draw the bar too, and take --quiet', () => {
+test('walk, check, state, extract-ram (every form), delta, signature, apply and diff draw the bar too, and take --quiet', () => {
   const dir = tempDir();
   const big = join(dir, 'big.save');
   writeFileSync(big, syntheticImageBuffer({ ramBytes: 64 * 1024 * 1024 }));
+  const delta = join(dir, 'self.delta');
+  assert.is(runBinary(['delta', big, big, delta]).status, 0);
   const forms: Array<[string, string]> = [
     ['walk', `"${big}"`],
     ['check', `"${big}"`],
     ['state', `"${big}"`],
     ['extract-ram', `"${big}" "${join(dir, 'blocks')}"`],
     ['extract-ram', `--physical "${big}" "${join(dir, 'flat.raw')}"`],
+    ['delta', `"${big}" "${big}" "${join(dir, 'again.delta')}"`],
+    ['signature', `"${big}" "${join(dir, 'big.sig')}"`],
+    ['apply', `"${big}" "${delta}" "${join(dir, 'applied.save')}"`],
+    ['diff', `"${big}" "${big}"`],
   ];
   for (const [name, args] of forms) {
     const run = (extra: string) => spawnSync('script', ['-qec', `"${process.execPath}" "${SAVEKIT_BIN}" ${name} ${extra} ${args} 2>&1 >/dev/null`, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } }).stdout.toString();

@@ -22,14 +22,26 @@ import { type SyntheticImageOptions, writeSyntheticImage } from '../helpers/synt
 
 const test = suite('pipe/delta');
 
+/** Descriptors the library calls read from (they never close what they are given). */
+const opened: number[] = [];
+test.after.each(() => {
+  for (const fd of opened.splice(0)) closeSync(fd);
+});
+
+function openFd(path: string): number {
+  const fd = openSync(path, 'r');
+  opened.push(fd);
+  return fd;
+}
+
 function open(path: string): FdSource {
-  return new FdSource(openSync(path, 'r'));
+  return new FdSource(openFd(path));
 }
 
 async function delta(base: string, next: string, out: string, options: { signature?: string } = {}): Promise<DeltaResult> {
   const fd = openSync(out, 'w+');
   try {
-    const pages = options.signature ? await signaturePages(openSync(options.signature, 'r'), options.signature) : imagePages(open(base));
+    const pages = options.signature ? await signaturePages(openFd(options.signature), options.signature) : imagePages(open(base));
     return await makeDelta({ base: pages, source: open(next), outFd: fd });
   } finally {
     closeSync(fd);

@@ -1,14 +1,13 @@
 // savekit apply BASE DELTA [OUT|-]: NEW rebuilt from BASE and a delta of savekit delta, its
 // prologue and stream byte for byte, written in NEW's payload format (or --format).
-import { rmSync } from 'node:fs';
 import { FORMATS, type FormatName } from '../../constants.js';
-import { ioError, SaveImageError } from '../../errors.js';
+import { SaveImageError } from '../../errors.js';
 import { applyDelta } from '../../pipe/apply.js';
 import { checkCompressOptions } from '../../pipe/compressors.js';
 import { FdSource } from '../../pipe/fd-source.js';
-import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
+import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { assertOutputIsNot, growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { assertOutputIsNot, growPipes, type OpenedFd, openInputs, openOutput, writeOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -55,67 +54,46 @@ export const command: Command = {
     const format = values.format;
     if (format !== undefined && (typeof format !== 'string' || !(FORMATS as readonly string[]).includes(format))) throw usageError(spec, `--format takes ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
     if (format === 'sparse' && outArg === '-') throw new SaveImageError('ERR_NOT_SEEKABLE', 'a sparse image must be written to a file: QEMU reads its pages at file offsets (give OUT as a file, not stdout)');
-    const level = smallInteger(values, 'level');
-    const threads = smallInteger(values, 'threads');
+    const level = smallIntegerOption(spec, values, 'level');
+    const threads = smallIntegerOption(spec, values, 'threads');
     const compress = { ...(level === undefined ? {} : { level }), ...(threads === undefined ? {} : { threads }) };
     if (format !== undefined) {
       const wrong = checkCompressOptions(format, compress);
       if (wrong) throw usageError(spec, wrong);
     }
     const started = process.hrtime.bigint();
-    const baseInput = await openInput(io, baseArg);
-    const deltaInput = await openInput(io, deltaArg).catch((error) => {
-      baseInput.close();
-      throw error;
-    });
-    let output: OpenedFd | null = null;
-    let done = false;
-    try {
+    const [baseInput, deltaInput] = (await openInputs(io, [baseArg, deltaArg])) as [OpenedFd, OpenedFd];
+    // OUT is opened once the delta proved to hold a prologue; it stays under the Part magic until
+    // NEW is proven, and a failed OUT is removed.
+    const result = await writeOutput(outArg, [baseInput, deltaInput], 'the image', (open) => {
       assertOutputIsNot(outArg, [deltaInput]);
-      const result = await withProgress(io, values, (hooks) =>
+      return withProgress(io, values, (hooks) =>
         applyDelta({
           base: new FdSource(baseInput.fd, { growPipe: growPipes(io) }),
           baseReadOptions: readOptionsOf(spec, values),
           deltaFd: deltaInput.fd,
           deltaLabel: deltaInput.label,
-          openOutput: () => (output = openOutput(io, outArg, baseInput)).fd,
+          openOutput: () => open(() => openOutput(io, outArg, baseInput)),
           ...hooks,
           ...(format === undefined ? {} : { format: format as FormatName }),
           ...compress,
         }),
       );
-      done = true;
-      if (values.json) {
-        await printJson(io, {
-          format: result.format,
-          pages: result.trailer.pages,
-          samePages: result.trailer.samePages,
-          streamBytes: result.streamBytes,
-          payloadOut: result.payloadOut,
-          seconds: Number(process.hrtime.bigint() - started) / 1e9,
-          sealed: result.seal !== null,
-          newStream: result.trailer.newStream,
-          baseStream: result.trailer.baseStream,
-        });
-      }
-      return 0;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-') return 0;
-      throw SaveImageError.is(error) ? error : ioError('write', (output as OpenedFd | null)?.label ?? outArg, error, { writing: true });
-    } finally {
-      const out = output as OpenedFd | null;
-      out?.close();
-      // Never left to be mistaken for NEW: a failed OUT goes (it was under the Part magic anyway).
-      if (!done && out?.isFile) rmSync(outArg, { force: true });
-      baseInput.close();
-      deltaInput.close();
+    });
+    if (result && values.json) {
+      await printJson(io, {
+        format: result.format,
+        pages: result.trailer.pages,
+        samePages: result.trailer.samePages,
+        streamBytes: result.streamBytes,
+        payloadOut: result.payloadOut,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        sealed: result.seal !== null,
+        newStream: result.trailer.newStream,
+        baseStream: result.trailer.baseStream,
+      });
     }
+    return 0;
   },
 };
 
-function smallInteger(values: Record<string, unknown>, name: string): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw)) throw usageError(spec, `--${name} takes a whole number, not ${JSON.stringify(raw)}`);
-  return Number(raw);
-}

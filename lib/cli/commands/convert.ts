@@ -9,7 +9,7 @@ import { checkCompressOptions } from '../../pipe/compressors.js';
 import { convertImage } from '../../pipe/convert.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { interruptedBy } from '../../pipe/interrupt.js';
-import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
+import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
 import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
@@ -69,8 +69,8 @@ export const command: Command = {
     const format = values.format;
     if (typeof format !== 'string') throw usageError(spec, '--format is required');
     if (!(FORMATS as readonly string[]).includes(format)) throw usageError(spec, `--format takes ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
-    const level = smallInteger(values, 'level');
-    const threads = smallInteger(values, 'threads');
+    const level = smallIntegerOption(spec, values, 'level');
+    const threads = smallIntegerOption(spec, values, 'threads');
     const wrong = checkCompressOptions(format, { ...(level === undefined ? {} : { level }), ...(threads === undefined ? {} : { threads }) });
     if (wrong) throw usageError(spec, wrong);
     const inPlace = values['in-place'] === true;
@@ -141,12 +141,6 @@ export const command: Command = {
   },
 };
 
-function smallInteger(values: Record<string, unknown>, name: string): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^\d{1,3}$/.test(raw)) throw usageError(spec, `--${name} takes a whole number, not ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
 
 /** Names the output a failure happened on; says what is left behind, if anything. */
 function explainOutput(error: unknown, output: OpenedFd | null, inPlace: boolean, image: string): unknown {

@@ -1,13 +1,11 @@
 // savekit delta BASE NEW [OUT|-] (or --signature SIG NEW): what turns BASE into NEW, page by
 // page: NEW's prologue, its stream as references to BASE's pages and literal bytes, zstd'd.
-import { rmSync } from 'node:fs';
-import { ioError, SaveImageError } from '../../errors.js';
 import { imagePages, signaturePages } from '../../pipe/base-pages.js';
 import { makeDelta } from '../../pipe/delta.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { assertOutputIsNot, growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { assertOutputIsNot, growPipes, type OpenedFd, openInputs, openOutput, writeOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { bodyLevelOf, LEVEL_HELP } from '../body-level.js';
@@ -52,44 +50,25 @@ export const command: Command = {
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the delta)');
     const level = bodyLevelOf(spec, values);
     const started = process.hrtime.bigint();
-    const baseInput = await openInput(io, baseArg);
-    const newInput = await openInput(io, newArg).catch((error) => {
-      baseInput.close();
-      throw error;
-    });
-    let output: OpenedFd | null = null;
-    let done = false;
-    try {
+    const [baseInput, newInput] = (await openInputs(io, [baseArg, newArg])) as [OpenedFd, OpenedFd];
+    const result = await writeOutput(outArg, [baseInput, newInput], 'the delta', async (open) => {
       assertOutputIsNot(outArg, [baseInput]);
-      output = openOutput(io, outArg, newInput);
+      const outFd = open(() => openOutput(io, outArg, newInput));
       const base = signature === null ? imagePages(new FdSource(baseInput.fd, { growPipe: growPipes(io) }), { readOptions: readOptionsOf(spec, values) }) : await signaturePages(baseInput.fd, signature);
-      const result = await withProgress(io, values, (hooks) =>
-        makeDelta({ base, source: new FdSource(newInput.fd, { growPipe: growPipes(io) }), outFd: output!.fd, level, readOptions: readOptionsOf(spec, values), ...hooks }),
-      );
-      done = true;
-      if (values.json) {
-        await printJson(io, {
-          pages: result.pages,
-          samePages: result.samePages,
-          literalBytes: result.literalBytes,
-          deltaBytes: result.deltaBytes,
-          seconds: Number(process.hrtime.bigint() - started) / 1e9,
-          format: result.format,
-          newStream: result.newStream,
-          baseStream: result.baseStream,
-        });
-      }
-      return 0;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-') return 0;
-      throw SaveImageError.is(error) ? error : ioError('write the delta to', output?.label ?? outArg, error, { writing: true });
-    } finally {
-      const out = output as OpenedFd | null;
-      out?.close();
-      // A delta cut short is of no use to anyone: it is removed, not left to be mistaken for one.
-      if (!done && out?.isFile) rmSync(outArg, { force: true });
-      baseInput.close();
-      newInput.close();
+      return withProgress(io, values, (hooks) => makeDelta({ base, source: new FdSource(newInput.fd, { growPipe: growPipes(io) }), outFd, level, readOptions: readOptionsOf(spec, values), ...hooks }));
+    });
+    if (result && values.json) {
+      await printJson(io, {
+        pages: result.pages,
+        samePages: result.samePages,
+        literalBytes: result.literalBytes,
+        deltaBytes: result.deltaBytes,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        format: result.format,
+        newStream: result.newStream,
+        baseStream: result.baseStream,
+      });
     }
+    return 0;
   },
 };

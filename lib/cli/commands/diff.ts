@@ -8,7 +8,7 @@ import { diffImages, type ImageDiff } from '../../pipe/diff.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, openInput } from '../fd-args.js';
+import { growPipes, type OpenedFd, openInputs } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { formatBytes, QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -43,11 +43,7 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const [aArg, bArg] = positionals as [string, string];
     if (aArg === '-' && bArg === '-') throw usageError(spec, 'A and B cannot both be stdin');
-    const inputA = await openInput(io, aArg);
-    const inputB = await openInput(io, bArg).catch((error) => {
-      inputA.close();
-      throw error;
-    });
+    const [inputA, inputB] = (await openInputs(io, [aArg, bArg])) as [OpenedFd, OpenedFd];
     try {
       const result = await withProgress(io, values, (hooks) =>
         diffImages(new FdSource(inputA.fd, { growPipe: growPipes(io) }), new FdSource(inputB.fd, { growPipe: growPipes(io) }), { readOptions: readOptionsOf(spec, values), ...hooks }),

@@ -1,13 +1,11 @@
 // savekit signature BASE [OUT|-]: BASE's page signature, for `savekit delta --signature` on a
 // host that does not hold BASE.
-import { rmSync } from 'node:fs';
-import { ioError, SaveImageError } from '../../errors.js';
 import { FdSource } from '../../pipe/fd-source.js';
 import { writeSignature } from '../../pipe/signature.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import { bodyLevelOf, LEVEL_HELP } from '../body-level.js';
 import type { Command } from '../command.js';
-import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { growPipes, type OpenedFd, openInputs, openOutput, writeOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -43,25 +41,12 @@ export const command: Command = {
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the signature)');
     const level = bodyLevelOf(spec, values);
     const started = process.hrtime.bigint();
-    const input = await openInput(io, baseArg);
-    let output: OpenedFd | null = null;
-    let done = false;
-    try {
-      output = openOutput(io, outArg, input);
-      const result = await withProgress(io, values, (hooks) =>
-        writeSignature({ source: new FdSource(input.fd, { growPipe: growPipes(io) }), outFd: output!.fd, level, readOptions: readOptionsOf(spec, values), ...hooks }),
-      );
-      done = true;
-      if (values.json) await printJson(io, { pages: result.pages, signatureBytes: result.signatureBytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, baseStream: result.base });
-      return 0;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-') return 0;
-      throw SaveImageError.is(error) ? error : ioError('write the signature to', output?.label ?? outArg, error, { writing: true });
-    } finally {
-      const out = output as OpenedFd | null;
-      out?.close();
-      if (!done && out?.isFile) rmSync(outArg, { force: true });
-      input.close();
-    }
+    const [input] = (await openInputs(io, [baseArg])) as [OpenedFd];
+    const result = await writeOutput(outArg, [input], 'the signature', (open) => {
+      const outFd = open(() => openOutput(io, outArg, input));
+      return withProgress(io, values, (hooks) => writeSignature({ source: new FdSource(input.fd, { growPipe: growPipes(io) }), outFd, level, readOptions: readOptionsOf(spec, values), ...hooks }));
+    });
+    if (result && values.json) await printJson(io, { pages: result.pages, signatureBytes: result.signatureBytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, baseStream: result.base });
+    return 0;
   },
 };

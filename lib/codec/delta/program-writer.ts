@@ -73,7 +73,7 @@ export class DeltaProgramWriter {
   copy(op: typeof OP.RECORDS | typeof OP.PAGES, offset: number, length: number, ordinal: number): void {
     this.#literalUpTo(offset);
     this.#endLiteral();
-    const next = this.#runOp === op || this.#runOp === OP.RECORDS || this.#runOp === OP.PAGES ? this.#runFirst + this.#runCount : this.#lastRunEnd;
+    const next = this.#runCount > 0 ? this.#runFirst + this.#runCount : this.#lastRunEnd; // past the open run, else the last one
     if (ordinal < next) throw new RangeError(`BASE's page ordinal ${ordinal} comes after ${next - 1}: a program only goes forward`);
     if (this.#runOp !== op || ordinal !== this.#runFirst + this.#runCount) {
       this.#flushRun();
