@@ -14,6 +14,8 @@ export {
   decodeDeviceState, type DeviceState, type DeviceDescription, type StateDescription, type FieldDescription, type StateEntry, type StateValue, STATE_LIMITS,
   formatAnalyzeMigration, stateTree, type StateSection,
   decodeX86Registers, formatX86Registers, x86RegistersJson, type X86Registers, type SegmentRegister,
+  decodeAarch64Registers, formatAarch64Registers, aarch64RegistersJson, type Aarch64Registers,
+  decodeVcpuRegisters, formatVcpuRegisters, vcpuRegistersJson, type VcpuRegisters,
 } from './codec/index.js';
 export { parseXml, type XmlElement } from './xml/parse.js';
 export { redactSecrets } from './xml/redact.js';

@@ -5,14 +5,14 @@
 // arrive, zero pages stay holes; the ELF's headers and notes are written once the device state
 // has been read. The output must be a file.
 import { ftruncateSync } from 'node:fs';
-import { encodeCpuNotes, encodeElfHeaders, type ElfCoreLayout, isLongMode, layoutElfCore, reservedNoteBytes, shstrtab } from '../codec/memory/elf-core.js';
-import { type PhysicalLayout, physicalLayout } from '../codec/memory/physical-layout.js';
+import { elfMachineOf, encodeCpuNotes, encodeElfHeaders, type ElfCoreLayout, type ElfMachine, layoutElfCore, reservedNoteBytes, shstrtab } from '../codec/memory/elf-core.js';
+import { type BlockPlacement, type PhysicalLayout, physicalLayout } from '../codec/memory/physical-layout.js';
 import { decodeDeviceState, type DeviceState } from '../codec/qemu/device-state.js';
 import type { RamBlockSummary, SectionSummary, WalkSummary } from '../codec/qemu/walker.js';
-import { decodeX86Registers, type X86Registers } from '../codec/qemu/x86-registers.js';
+import { decodeVcpuRegisters, type VcpuRegisters } from '../codec/qemu/vcpu-registers.js';
 import { SaveImageError } from '../errors.js';
 import { parseXml } from '../xml/parse.js';
-import { domainAbi } from '../xml/domain.js';
+import { domainAbi, domainMachine } from '../xml/domain.js';
 import { writeAll } from './fd-io.js';
 import { PageWriter } from './page-writer.js';
 import type { FdSource } from './fd-source.js';
@@ -25,7 +25,7 @@ export interface MemoryExtraction {
   kind: 'physical' | 'elf';
   layout: PhysicalLayout;
   /** For the ELF: where each range lies in the file, and the vCPUs in its notes. */
-  elf: { loads: ElfCoreLayout['loads']; cpus: number; machine: 'x86_64' | 'i386' } | null;
+  elf: { loads: ElfCoreLayout['loads']; cpus: number; machine: ElfMachine } | null;
   dataPages: number;
   fileBytes: number;
 }
@@ -34,6 +34,8 @@ export interface MemoryOptions extends Pick<WalkImageOptions, 'readOptions' | 'o
   kind: 'physical' | 'elf';
   /** Bytes of RAM below 4 GiB, when the machine type does not say (max-ram-below-4g). */
   below4g?: number;
+  /** Where blocks start, for a machine savekit has no layout for (or to override it). */
+  map?: BlockPlacement[];
 }
 
 const ZERO_PAGE = Buffer.alloc(65536);
@@ -45,6 +47,7 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
   let elf: ElfCoreLayout | null = null;
   const devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }> = [];
   let reservedCpus = 1;
+  let reservedArch: 'x86' | 'aarch64' = 'x86';
   /** A stable PageWriter area per range, whatever ranges are learned later. */
   const areas = new Map<string, number>();
   /** The area of each range of the layout in force, by index (looked up once per layout, not per page). */
@@ -71,13 +74,14 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
     const total = summary.ramBlocks.reduce((sum, block) => sum + block.length, 0);
     if (total > MAX_RAM_BYTES) throw new SaveImageError('ERR_BAD_STREAM', `the RAM blocks add up to ${total} bytes: more than the ${MAX_RAM_BYTES} savekit lays out`);
     try {
-      layout = physicalLayout(summary.machine, summary.ramBlocks, options.below4g === undefined ? {} : { below4g: options.below4g });
+      layout = physicalLayout(summary.machine, summary.ramBlocks, { ...(options.below4g === undefined ? {} : { below4g: options.below4g }), ...(options.map ? { map: options.map } : {}) });
     } catch (error) {
       if (!final && SaveImageError.is(error) && error.code === 'ERR_NO_BLOCK') return; // not yet
       throw error;
     }
     const order = summary.ramBlocks.map((block) => block.name);
-    if (options.kind === 'elf') elf = layoutElfCore(layout.ranges, reservedNoteBytes(reservedCpus), order);
+    // ROM devices (a virt machine's flash) are in the physical image, not in QEMU's core.
+    if (options.kind === 'elf') elf = layoutElfCore(layout.ranges.filter((range) => range.inCore !== false), reservedNoteBytes(reservedCpus, reservedArch), order);
     const ranges: Array<{ block: string; blockOffset: number }> = elf === null ? layout.ranges : (elf as ElfCoreLayout).loads;
     areaOf = ranges.map(({ block, blockOffset }) => {
       const key = `${block}\0${blockOffset}`;
@@ -93,14 +97,16 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
       onPrologue(image) {
         // Room for the notes of every vCPU the domain may have (the device state says how many
         // there are only at the end, and the pages must go to their offsets before that).
-        const vcpus = (() => {
+        const domain = (() => {
           try {
-            return domainAbi(parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset })).vcpus;
+            const xml = parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset });
+            return { vcpus: domainAbi(xml).vcpus, arch: domainMachine(xml).arch };
           } catch {
             return null;
           }
         })();
-        reservedCpus = Math.min(Math.max(vcpus ?? 1, 1), 4096);
+        reservedCpus = Math.min(Math.max(domain?.vcpus ?? 1, 1), 4096);
+        reservedArch = domain?.arch === 'aarch64' ? 'aarch64' : 'x86';
         return null;
       },
       onRamBlock: (summary) => learn(summary, false),
@@ -116,7 +122,7 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
     const finalLayout: PhysicalLayout = layout;
     await sink.finish();
     let fileBytes: number;
-    let cpus: X86Registers[] = [];
+    let cpus: VcpuRegisters[] = [];
     if (elf !== null) {
       const core: ElfCoreLayout = elf;
       cpus = registersOf(devices, walk.summary.vmdescription?.deviceDescriptions ?? null);
@@ -124,7 +130,7 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
       if (notes.length > core.notesBytes) {
         throw new SaveImageError('ERR_BAD_STREAM', `the stream holds ${cpus.length} vCPUs, more than the ${reservedCpus} the domain XML declares: their notes do not fit the room kept for them`);
       }
-      writeAll(outFd, Buffer.concat([encodeElfHeaders(core, isLongMode(cpus), notes.length), notes]), 0);
+      writeAll(outFd, Buffer.concat([encodeElfHeaders(core, elfMachineOf(cpus), notes.length), notes]), 0);
       writeAll(outFd, shstrtab(), core.shstrtabOffset);
       fileBytes = core.fileBytes;
     } else {
@@ -135,7 +141,7 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
     return {
       kind: options.kind,
       layout: finalLayout,
-      elf: core === null ? null : { loads: core.loads, cpus: cpus.length, machine: isLongMode(cpus) ? 'x86_64' : 'i386' },
+      elf: core === null ? null : { loads: core.loads, cpus: cpus.length, machine: elfMachineOf(cpus) },
       dataPages: sink.dataPages,
       fileBytes,
     };
@@ -146,7 +152,7 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
 }
 
 /** Every vCPU's registers from its decoded `cpu` (and `cpu_common`) sections. */
-function registersOf(devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }>, descriptions: Array<{ name: string; instance_id: number }> | null): X86Registers[] {
+function registersOf(devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }>, descriptions: Array<{ name: string; instance_id: number }> | null): VcpuRegisters[] {
   if (descriptions === null) throw new SaveImageError('ERR_BAD_STREAM', "the stream carries no device description: the vCPUs' registers cannot be decoded for the ELF notes");
   const decode = (entry: (typeof devices)[number]): DeviceState => {
     const description = descriptions.find((d) => d.name === entry.section.name && d.instance_id === entry.section.instance);
@@ -156,6 +162,6 @@ function registersOf(devices: Array<{ section: SectionSummary; bytes: Buffer; of
   };
   const states = devices.map(decode);
   const cpus = states.filter((state) => state.name === 'cpu').sort((a, b) => a.instance - b.instance);
-  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no x86 cpu section: no registers for the ELF notes');
-  return cpus.map((cpu) => decodeX86Registers(cpu, states.find((state) => state.name === 'cpu_common' && state.instance === cpu.instance)));
+  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no cpu section: no registers for the ELF notes');
+  return cpus.map((cpu) => decodeVcpuRegisters(cpu, states.find((state) => state.name === 'cpu_common' && state.instance === cpu.instance)));
 }

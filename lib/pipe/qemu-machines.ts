@@ -32,8 +32,8 @@ export function parseMachineHelp(text: string): Set<string> {
   return machines;
 }
 
-export function machineSupport(machine: string, arch: string): MachineSupport {
-  const program = qemuProgramFor(arch);
+/** Asks `program` (by default qemu-system-<arch> on PATH) whether it offers `machine`. */
+export function machineSupport(machine: string, arch: string, program = qemuProgramFor(arch)): MachineSupport {
   const help = spawnSync(program, ['-machine', 'help'], { encoding: 'utf8', timeout: 20_000 });
   if (help.error || help.status !== 0) return { machine, arch, program, qemu: null, offered: null };
   const version = spawnSync(program, ['--version'], { encoding: 'utf8', timeout: 20_000 }).stdout?.split('\n')[0]?.trim() ?? '';

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMachineHelp, qemuProgramFor } from '../../lib/pipe/qemu-machines.js';
 import { json, runBinary } from '../helpers/cli.js';
-import { samplePath, tempDir } from '../helpers/samples.js';
+import { aarch64PairDir, samplePath, tempDir } from '../helpers/samples.js';
 
 const test = suite('cli/machine');
 
@@ -55,6 +55,21 @@ test('a QEMU that offers the machine type, one that does not, none at all', () =
   const without = json(runBinary(['check', '--json', samplePath('libvirt-9.0/raw.save')], undefined, { PATH: `${none}:/nonexistent` })) as { machine: { offered: null; qemu: null } };
   assert.is(without.machine.offered, null);
   assert.is(without.machine.qemu, null);
+});
+
+test('--qemu asks the QEMU given (another install, a wrapper); the aarch64 samples ask qemu-system-aarch64', () => {
+  const offers = join(fakeQemu(HELP), 'qemu-system-x86_64');
+  const result = runBinary(['check', '--json', '--qemu', offers, samplePath('libvirt-7.0/raw.save')], undefined, { PATH: '/usr/bin:/bin' }); // a real QEMU there would offer pc-i440fx-5.2
+  assert.is(result.status, 0, result.stderr);
+  const report = json(result) as { machine: { machine: string; program: string; offered: boolean }; warnings: string[] };
+  assert.equal([report.machine.machine, report.machine.program, report.machine.offered], ['pc-i440fx-5.2', offers, false]);
+  assert.match(report.warnings[0]!, `is not offered by ${offers} (QEMU emulator version 7.2.99 (fake))`);
+  const dir = join(tempDir(), 'arm');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'qemu-system-aarch64'), `#!/bin/sh\ncat <<'EOF'\nSupported machines are:\nvirt-7.2             QEMU 7.2 ARM Virtual Machine\nEOF\n`);
+  chmodSync(join(dir, 'qemu-system-aarch64'), 0o755);
+  const arm = json(runBinary(['check', '--json', join(aarch64PairDir('libvirt-9.0'), 'tiny.save')], undefined, { PATH: `${dir}:/usr/bin:/bin` })) as { machine: { machine: string; arch: string; offered: boolean } };
+  assert.equal([arm.machine.machine, arm.machine.arch, arm.machine.offered], ['virt-7.2', 'aarch64', true]);
 });
 
 test.run();

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { json, runBinary, runInProcess } from '../helpers/cli.js';
 import { bytesAt } from '../helpers/files.js';
+import { assertSameCore, segments } from '../helpers/elf.js';
 import { dumpPairDir, tempDir } from '../helpers/samples.js';
 import { encodeCpuNotes, encodeElfHeaders, layoutElfCore, reservedNoteBytes } from '../../lib/codec/memory/elf-core.js';
 import { lowMemoryOf, physicalLayout } from '../../lib/codec/memory/physical-layout.js';
@@ -16,38 +17,8 @@ import { QemuStreamBuilder, ram } from '../helpers/qemu-stream.js';
 import { syntheticPrologue } from '../helpers/synthetic-image.js';
 
 const test = suite('cli/memory');
+const GIB = 2 ** 30;
 
-
-interface Segment {
-  type: number;
-  offset: number;
-  paddr: number;
-  filesz: number;
-}
-
-/** The program headers of an ELF64 little-endian file. */
-function segments(path: string): Segment[] {
-  const head = bytesAt(path, 0, 64);
-  const phoff = Number(head.readBigUInt64LE(32));
-  const count = head.readUInt16LE(56);
-  const table = bytesAt(path, phoff, count * 56);
-  return Array.from({ length: count }, (_, i) => ({
-    type: table.readUInt32LE(i * 56),
-    offset: Number(table.readBigUInt64LE(i * 56 + 8)),
-    paddr: Number(table.readBigUInt64LE(i * 56 + 24)),
-    filesz: Number(table.readBigUInt64LE(i * 56 + 32)),
-  }));
-}
-
-function assertSameCore(ours: string, theirs: string): void {
-  const a = segments(ours);
-  const b = segments(theirs);
-  assert.equal(a.map((s) => [s.type, s.paddr, s.filesz]), b.map((s) => [s.type, s.paddr, s.filesz]), 'the same segments');
-  assert.is(bytesAt(ours, 18, 2).readUInt16LE(0), bytesAt(theirs, 18, 2).readUInt16LE(0), 'e_machine');
-  for (let i = 0; i < a.length; i++) {
-    assert.ok(bytesAt(ours, a[i]!.offset, a[i]!.filesz).equals(bytesAt(theirs, b[i]!.offset, b[i]!.filesz)), `segment ${i} (type ${a[i]!.type}, GPA 0x${a[i]!.paddr.toString(16)}) differs`);
-  }
-}
 
 const pair = () => ({ save: join(dumpPairDir(), 'tinydump.save'), dump: join(dumpPairDir(), 'tinydump.dump.elf') });
 
@@ -92,7 +63,6 @@ test('any payload format gives the same core: zstd, xz, sparse', async () => {
 });
 
 test('the split QEMU uses: i440fx and q35, below and above the thresholds, gigabyte_align, --below-4g', () => {
-  const GIB = 2 ** 30;
   assert.is(lowMemoryOf('pc-i440fx-7.2', 4.5 * GIB), 0xc0000000);
   assert.is(lowMemoryOf('pc-i440fx-7.2', 3 * GIB), 0xe0000000);
   assert.is(lowMemoryOf('pc-i440fx-1.7', 4.5 * GIB), 0xe0000000);
@@ -117,6 +87,7 @@ test('the split QEMU uses: i440fx and q35, below and above the thresholds, gigab
 test('an x86_64 core for a vCPU in long mode: EM_X86_64, NT_PRSTATUS with its registers in place', () => {
   const seg = (selector: bigint, base = 0n) => ({ selector, base, limit: 0xffffffffn, flags: 0xa09b00n });
   const cpu: X86Registers = {
+    arch: 'x86',
     cpu: 0,
     regs: Array.from({ length: 16 }, (_, i) => BigInt(i + 1) * 0x1111n),
     rip: 0xffffffffab1c3643n,
@@ -143,13 +114,14 @@ test('an x86_64 core for a vCPU in long mode: EM_X86_64, NT_PRSTATUS with its re
   assert.is(prstatus.readBigUInt64LE(112 + 17 * 8), 0x10n, 'cs');
   assert.is(prstatus.readBigUInt64LE(112 + 22 * 8), 0xffff89274f800000n, 'gs_base');
   const layout = layoutElfCore([{ address: 0, length: 4096, block: 'pc.ram', blockOffset: 0 }], reservedNoteBytes(1));
-  assert.is(encodeElfHeaders(layout, true, notes.length).readUInt16LE(18), 62);
+  assert.is(encodeElfHeaders(layout, 'x86_64', notes.length).readUInt16LE(18), 62);
 });
 
-/** A save image whose stream names `machine` (and has no cpu section). */
-function imageWithMachine(machine: string, cut = false): string {
+/** A save image whose stream names `machine` and holds `blocks` (and has no cpu section). */
+function imageWithMachine(machine: string, cut = false, blocks: [string, string] = ['pc.ram', 'pc.bios']): string {
   const s = new QemuStreamBuilder({ capabilities: [] });
-  const stream = Buffer.concat([s.start(2, 'ram', 4, [...ram.memSize([['pc.ram', 65536], ['pc.bios', 8192]]), ...ram.eos()]).part(2, [...ram.page(0, 'pc.ram'), ...ram.page(0, 'pc.bios'), ...ram.eos()]).eof([])]).toString('latin1').replace('pc-q35-9.2', machine);
+  const [first, second] = blocks;
+  const stream = Buffer.concat([s.start(2, 'ram', 4, [...ram.memSize([[first, 65536], [second, 8192]]), ...ram.eos()]).part(2, [...ram.page(0, first), ...ram.page(0, second), ...ram.eos()]).eof([])]).toString('latin1').replace('pc-q35-9.2', machine);
   const bytes = Buffer.concat([syntheticPrologue({ ramBytes: 4096 }), Buffer.from(stream, 'latin1')]);
   const path = join(tempDir(), `${machine}.save`);
   writeFileSync(path, cut ? bytes.subarray(0, bytes.length - 5000) : bytes);
@@ -161,7 +133,11 @@ test('bad input: an unknown machine type without --below-4g, a layout the blocks
     [['--physical', imageWithMachine('microvm2.0')], 'ERR_BAD_STREAM', 'give --below-4g BYTES'],
     [['--physical', '--below-4g', String(2 ** 33), imageWithMachine('microvm2.0')], 'ERR_BAD_STREAM', 'do not fit below 4 GiB'],
     [['--physical', imageWithMachine('pc-q35-9.2', true)], 'ERR_TRUNCATED', 'ends at offset'],
-    [['--elf', imageWithMachine('pc-q35-9.2')], 'ERR_BAD_STREAM', 'no x86 cpu section'],
+    [['--elf', imageWithMachine('pc-q35-9.2')], 'ERR_BAD_STREAM', 'no cpu section'],
+    [['--physical', imageWithMachine('raspi4b-10', false, ['sbsa.ram', 'sbsa.flash'])], 'ERR_NO_BLOCK', 'give each block\'s address with --map BLOCK=ADDRESS'],
+    [['--physical', '--map', 'nope.ram=0x1000', imageWithMachine('raspi4b-10', false, ['sbsa.ram', 'sbsa.flash'])], 'ERR_NO_BLOCK', '--map names block "nope.ram", which the stream does not have'],
+    [['--physical', '--map', 'sbsa.ram=0x0', '--map', 'sbsa.flash=0x8000', imageWithMachine('raspi4b-10', false, ['sbsa.ram', 'sbsa.flash'])], 'ERR_BAD_STREAM', 'block sbsa.flash at 0x8000 overlaps block sbsa.ram'],
+    [['--physical', '--map', 'sbsa.ram', imageWithMachine('raspi4b-10', false, ['sbsa.ram', 'sbsa.flash'])], 'ERR_USAGE', '--map takes BLOCK=ADDRESS'],
     [['--physical', '--elf', imageWithMachine('pc-q35-9.2')], 'ERR_USAGE', 'exclude each other'],
   ];
   for (const [argv, code, message] of cases) {
@@ -174,6 +150,36 @@ test('bad input: an unknown machine type without --below-4g, a layout the blocks
   }
   const ok = await runInProcess(['extract-ram', '--physical', '--below-4g', String(2 ** 20), imageWithMachine('microvm2.0'), join(tempDir(), 'ok.raw')]);
   assert.is(ok.status, 0, ok.stderr);
+  // A machine savekit has no layout for still walks and decodes; told the layout, it is laid out.
+  const unknown = imageWithMachine('raspi4b-10', false, ['sbsa.ram', 'sbsa.flash']);
+  assert.is((await runInProcess(['walk', unknown])).status, 0);
+  const placed = join(tempDir(), 'placed.raw');
+  const given = await runInProcess(['extract-ram', '--physical', '--json', '--map', 'sbsa.ram=0x10000000', unknown, placed]);
+  assert.is(given.status, 0, given.stderr);
+  const report = json(given) as { board: string; ranges: Array<{ block: string; address: number }>; unmapped: string[] };
+  assert.is(report.board, 'given');
+  assert.equal(report.ranges.map((r) => [r.block, r.address]), [['sbsa.ram', 0x10000000]]);
+  assert.equal(report.unmapped, ['sbsa.flash']);
+  assert.is(statSync(placed).size, 0x10000000 + 65536);
+});
+
+test('the virt layout: flash at 0 and 64 MiB (not in the core), mach-virt.ram from 1 GiB; blocks declared one by one only grow it', () => {
+  const blocks = [
+    { name: 'mach-virt.ram', length: 2 * GIB },
+    { name: 'virt.flash0', length: 64 * 2 ** 20 },
+    { name: 'virt.flash1', length: 64 * 2 ** 20 },
+    { name: '/rom@etc/acpi/tables', length: 2 ** 21 },
+  ];
+  const layout = physicalLayout('virt-10.0', blocks);
+  assert.is(layout.board, 'virt');
+  assert.is(layout.below4g, null);
+  assert.equal(layout.ranges.map((r) => [r.block, r.address, r.length, r.inCore !== false]), [
+    ['virt.flash0', 0, 64 * 2 ** 20, false],
+    ['virt.flash1', 64 * 2 ** 20, 64 * 2 ** 20, false],
+    ['mach-virt.ram', GIB, 2 * GIB, true],
+  ]);
+  assert.equal(layout.unmapped, ['/rom@etc/acpi/tables']);
+  assert.equal(physicalLayout('virt', blocks.slice(0, 1)).ranges.map((r) => r.address), [GIB]);
 });
 
 test.run();

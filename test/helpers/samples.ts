@@ -22,17 +22,23 @@ export interface GenuineSample {
   slack: number;
   payloadOffset: number;
   domain: string;
+  /** The machine type the stream's configuration section names. */
+  machine: string;
 }
 
 export const GENUINE_SAMPLES: GenuineSample[] = [
-  { file: 'libvirt-9.0/raw.save', dumps: 'libvirt-9.0/dumps/raw', dataLen: 66898, format: 'raw', formatCode: 0, cookieOffset: 1325, xmlLength: 1324, cookieLength: 36, slack: 65536, payloadOffset: 66990, domain: 'tinysave' },
-  { file: 'libvirt-9.0/gzip.save', dumps: 'libvirt-9.0/dumps/gzip', dataLen: 66898, format: 'gzip', formatCode: 1, cookieOffset: 1325, xmlLength: 1324, cookieLength: 36, slack: 65536, payloadOffset: 66990, domain: 'tinysave' },
-  { file: 'libvirt-9.0/xz.save', dumps: 'libvirt-9.0/dumps/xz', dataLen: 66898, format: 'xz', formatCode: 3, cookieOffset: 1325, xmlLength: 1324, cookieLength: 36, slack: 65536, payloadOffset: 66990, domain: 'tinysave' },
-  { file: 'libvirt-9.0/kvm-raw.save', dumps: 'libvirt-9.0/dumps/kvm-raw', dataLen: 67128, format: 'raw', formatCode: 0, cookieOffset: 1224, xmlLength: 1223, cookieLength: 367, slack: 65536, payloadOffset: 67220, domain: 'tinykvm' },
-  { file: 'libvirt-9.0/edited/raw.define-desc-longer.save', dumps: 'libvirt-9.0/dumps/raw.define-desc-longer', dataLen: 66898, format: 'raw', formatCode: 0, cookieOffset: 1533, xmlLength: 1532, cookieLength: 36, slack: 65328, payloadOffset: 66990, domain: 'tinysave' },
-  { file: 'libvirt-11.3/zstd.save', dumps: 'libvirt-11.3/dumps/zstd', dataLen: 67035, format: 'zstd', formatCode: 5, cookieOffset: 1263, xmlLength: 1262, cookieLength: 235, slack: 65536, payloadOffset: 67127, domain: 'tinysave' },
-  { file: 'libvirt-11.3/sparse.save', dumps: 'libvirt-11.3/dumps/sparse', dataLen: 67035, format: 'sparse', formatCode: 6, cookieOffset: 1263, xmlLength: 1262, cookieLength: 235, slack: 65536, payloadOffset: 67127, domain: 'tinysave' },
-  { file: 'libvirt-11.3/kvm-raw.save', dumps: 'libvirt-11.3/dumps/kvm-raw', dataLen: 67066, format: 'raw', formatCode: 0, cookieOffset: 1162, xmlLength: 1161, cookieLength: 367, slack: 65536, payloadOffset: 67158, domain: 'tinykvm' },
+  { file: 'libvirt-9.0/raw.save', dumps: 'libvirt-9.0/dumps/raw', dataLen: 66898, format: 'raw', formatCode: 0, cookieOffset: 1325, xmlLength: 1324, cookieLength: 36, slack: 65536, payloadOffset: 66990, domain: 'tinysave', machine: 'pc-i440fx-7.2' },
+  { file: 'libvirt-9.0/gzip.save', dumps: 'libvirt-9.0/dumps/gzip', dataLen: 66898, format: 'gzip', formatCode: 1, cookieOffset: 1325, xmlLength: 1324, cookieLength: 36, slack: 65536, payloadOffset: 66990, domain: 'tinysave', machine: 'pc-i440fx-7.2' },
+  { file: 'libvirt-9.0/xz.save', dumps: 'libvirt-9.0/dumps/xz', dataLen: 66898, format: 'xz', formatCode: 3, cookieOffset: 1325, xmlLength: 1324, cookieLength: 36, slack: 65536, payloadOffset: 66990, domain: 'tinysave', machine: 'pc-i440fx-7.2' },
+  { file: 'libvirt-9.0/kvm-raw.save', dumps: 'libvirt-9.0/dumps/kvm-raw', dataLen: 67128, format: 'raw', formatCode: 0, cookieOffset: 1224, xmlLength: 1223, cookieLength: 367, slack: 65536, payloadOffset: 67220, domain: 'tinykvm', machine: 'pc-i440fx-7.2' },
+  { file: 'libvirt-9.0/edited/raw.define-desc-longer.save', dumps: 'libvirt-9.0/dumps/raw.define-desc-longer', dataLen: 66898, format: 'raw', formatCode: 0, cookieOffset: 1533, xmlLength: 1532, cookieLength: 36, slack: 65328, payloadOffset: 66990, domain: 'tinysave', machine: 'pc-i440fx-7.2' },
+  { file: 'libvirt-11.3/zstd.save', dumps: 'libvirt-11.3/dumps/zstd', dataLen: 67035, format: 'zstd', formatCode: 5, cookieOffset: 1263, xmlLength: 1262, cookieLength: 235, slack: 65536, payloadOffset: 67127, domain: 'tinysave', machine: 'pc-i440fx-10.0' },
+  { file: 'libvirt-11.3/sparse.save', dumps: 'libvirt-11.3/dumps/sparse', dataLen: 67035, format: 'sparse', formatCode: 6, cookieOffset: 1263, xmlLength: 1262, cookieLength: 235, slack: 65536, payloadOffset: 67127, domain: 'tinysave', machine: 'pc-i440fx-10.0' },
+  { file: 'libvirt-11.3/kvm-raw.save', dumps: 'libvirt-11.3/dumps/kvm-raw', dataLen: 67066, format: 'raw', formatCode: 0, cookieOffset: 1162, xmlLength: 1161, cookieLength: 367, slack: 65536, payloadOffset: 67158, domain: 'tinykvm', machine: 'pc-i440fx-10.0' },
+  { file: 'libvirt-7.0/raw.save', dumps: 'libvirt-7.0/dumps/raw', dataLen: 66824, format: 'raw', formatCode: 0, cookieOffset: 1251, xmlLength: 1250, cookieLength: 36, slack: 65536, payloadOffset: 66916, domain: 'savekit-interop', machine: 'pc-i440fx-5.2' },
+  { file: 'libvirt-7.0/bzip2.save', dumps: 'libvirt-7.0/dumps/bzip2', dataLen: 66824, format: 'bzip2', formatCode: 2, cookieOffset: 1251, xmlLength: 1250, cookieLength: 36, slack: 65536, payloadOffset: 66916, domain: 'savekit-interop', machine: 'pc-i440fx-5.2' },
+  { file: 'libvirt-7.0/xz.save', dumps: 'libvirt-7.0/dumps/xz', dataLen: 66824, format: 'xz', formatCode: 3, cookieOffset: 1251, xmlLength: 1250, cookieLength: 36, slack: 65536, payloadOffset: 66916, domain: 'savekit-interop', machine: 'pc-i440fx-5.2' },
+  { file: 'libvirt-7.0/lzop.save', dumps: 'libvirt-7.0/dumps/lzop', dataLen: 66824, format: 'lzop', formatCode: 4, cookieOffset: 1251, xmlLength: 1250, cookieLength: 36, slack: 65536, payloadOffset: 66916, domain: 'savekit-interop', machine: 'pc-i440fx-5.2' },
 ];
 
 let scratch: string | null = null;
@@ -84,6 +90,24 @@ export function dumpPairDir(): string {
     pairUnpacked = dir;
   }
   return pairUnpacked;
+}
+
+const aarch64Unpacked = new Map<string, string>();
+
+/**
+ * A genuine aarch64 pair (samples/aarch64/LIBVIRT/tiny-pair.tar.zst: a virt guest paused, dumped
+ * with virsh dump --memory-only, then saved), unpacked once per test process: the folder holding
+ * tiny.save and tiny.dump.elf.
+ */
+export function aarch64PairDir(libvirt: 'libvirt-9.0' | 'libvirt-11.3'): string {
+  let dir = aarch64Unpacked.get(libvirt);
+  if (dir === undefined) {
+    dir = join(scratchDir(), `aarch64-${libvirt}`);
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync('tar', ['--zstd', '-xSf', join(SAMPLES_DIR, 'aarch64', libvirt, 'tiny-pair.tar.zst'), '-C', dir]);
+    aarch64Unpacked.set(libvirt, dir);
+  }
+  return dir;
 }
 
 /** A private copy of a sample that a test may change. */

@@ -16,7 +16,7 @@ import { walkReport } from './walk.js';
 const spec: CommandSpec = {
   name: 'check',
   summary: 'Check that a save image will restore: header, XML, payload format, the whole QEMU stream, the seal.',
-  usage: 'savekit check IMAGE|- [--json] [--quiet]',
+  usage: 'savekit check IMAGE|- [--qemu PROGRAM] [--json] [--quiet]',
   help: `In one pass: the header and data region checks, the domain XML and cookie well-formed,
 the payload starting as its format says (ERR_PAYLOAD_MISMATCH: the gzip flag over a raw payload
 that makes virsh restore hang), the QEMU stream walkable to its EOF byte (ERR_TRUNCATED,
@@ -29,9 +29,12 @@ domain XML's <type arch=...>, found on PATH) offers the machine type the stream 
 machine types after deprecation): said as a warning, not a failure of the image. JSON key
 "machine": {machine, arch, program, qemu (its version line, null when not installed), offered}.
 
+Options:
+  --qemu PROGRAM       ask this QEMU instead (the <emulator> libvirt will run, a newer QEMU
+                       installed elsewhere, or a wrapper that runs another host's)
 ${QUIET_HELP}
 ${COMMON_HELP}`,
-  options: { ...COMMON_OPTIONS, ...QUIET_OPTION },
+  options: { ...COMMON_OPTIONS, ...QUIET_OPTION, qemu: { type: 'string' } },
   positionals: { min: 1, max: 1 },
 };
 
@@ -64,9 +67,9 @@ export const command: Command = {
       assertSealHolds(image.seal, image.payloadOffset, walk.payloadLength, hasher.digestHex());
       passed.push(`payload matches its seal (xxh64 ${image.seal.digest})`);
     }
-    const support = machineSupportOf(image.region.xml.text, summary.machine);
-    const warnings = support?.offered === false ? [`the machine type ${support.machine} is not offered by this machine's ${support.program} (${support.qemu}): virsh restore here would fail; restore where a QEMU offers it`] : [];
-    if (support?.offered) passed.push(`machine type ${support.machine}: offered by this machine's ${support.program} (${support.qemu})`);
+    const support = machineSupportOf(image.region.xml.text, summary.machine, typeof values.qemu === 'string' ? values.qemu : undefined);
+    const warnings = support?.offered === false ? [`the machine type ${support.machine} is not offered by ${values.qemu ? '' : "this machine's "}${support.program} (${support.qemu}): virsh restore with it would fail; restore where a QEMU offers it`] : [];
+    if (support?.offered) passed.push(`machine type ${support.machine}: offered by ${values.qemu ? '' : "this machine's "}${support.program} (${support.qemu})`);
     if (values.json) await printJson(io, { ok: true, checks: passed, warnings, machine: support, walk: walkReport(summary) });
     else {
       const notInstalled = support && support.offered === null ? [`--  machine type ${support.machine}: no ${support.program} on this machine to ask`] : [];
@@ -77,8 +80,8 @@ export const command: Command = {
 };
 
 /** The stream's machine type (else the XML's) against this machine's QEMU; null without one. */
-function machineSupportOf(xml: string, streamMachine: string | null): MachineSupport | null {
+function machineSupportOf(xml: string, streamMachine: string | null, program: string | undefined): MachineSupport | null {
   const { arch, machine } = domainMachine(parseXml(xml, { what: 'the domain XML', offset: 92 }));
   const name = streamMachine ?? machine;
-  return arch === null || name === null ? null : machineSupport(name, arch);
+  return arch === null || name === null ? null : machineSupport(name, arch, program);
 }

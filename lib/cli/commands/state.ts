@@ -1,6 +1,6 @@
 // savekit state IMAGE|-: every device's state decoded with QEMU's own description, the job of
 // QEMU's scripts/analyze-migration.py -d state, on any image (compressed, sparse, stdin) with
-// the libvirt header in place; --registers shows each x86 vCPU like `info registers`.
+// the libvirt header in place; --registers shows each vCPU (x86, aarch64) like `info registers`.
 import type { DeviceState, StateEntry } from '../../codec/qemu/device-state.js';
 import { formatAnalyzeMigration, formatStateValue, type StateSection, stateTree } from '../../codec/qemu/state-format.js';
 import { SaveImageError } from '../../errors.js';
@@ -30,7 +30,8 @@ Options:
   --format analyze-migration
                        exactly what QEMU's analyze-migration.py -d state prints for the
                        same stream (keys, value formatting, order, indentation)
-  --registers          each x86 vCPU's registers, laid out like QEMU's 'info registers'
+  --registers          each vCPU's registers (x86 or aarch64), laid out like QEMU's
+                       'info registers'
                        (with --json: one object per vCPU, values as hex strings)
 
 An image whose stream has no description (QEMU can be told not to write one) lists each
@@ -114,12 +115,12 @@ function listEntries(lines: string[], entries: StateEntry[], indent: string, pre
 
 async function printRegisters(io: CliIo, devices: DeviceState[], json: boolean): Promise<number> {
   const cpus = devices.filter((device) => device.name === 'cpu');
-  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no x86 cpu section');
+  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no cpu section');
   // Loaded only here: a plain `state` need not pay for it (the command's start-up is most of
   // its time on small images).
-  const { decodeX86Registers, formatX86Registers, x86RegistersJson } = await import('../../codec/qemu/x86-registers.js');
-  const registers = cpus.map((cpu) => decodeX86Registers(cpu, devices.find((device) => device.name === 'cpu_common' && device.instance === cpu.instance)));
-  if (json) await printJson(io, { cpus: registers.map(x86RegistersJson) });
-  else await print(io, registers.map((r) => `CPU#${r.cpu}\n${formatX86Registers(r)}`).join('\n'));
+  const { decodeVcpuRegisters, formatVcpuRegisters, vcpuRegistersJson } = await import('../../codec/qemu/vcpu-registers.js');
+  const registers = cpus.map((cpu) => decodeVcpuRegisters(cpu, devices.find((device) => device.name === 'cpu_common' && device.instance === cpu.instance)));
+  if (json) await printJson(io, { cpus: registers.map(vcpuRegistersJson) });
+  else await print(io, registers.map((r) => `CPU#${r.cpu}\n${formatVcpuRegisters(r)}`).join('\n'));
   return 0;
 }

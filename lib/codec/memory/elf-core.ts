@@ -1,10 +1,17 @@
 // The ELF64 core QEMU's dump-guest-memory writes (`virsh dump --memory-only --format elf`), as
-// MEMORY.md section 3 describes it: section headers at 64, program headers at 192, one PT_NOTE
-// (every vCPU's NT_PRSTATUS, then every vCPU's "QEMU" note), one PT_LOAD per guest-physical RAM
-// range packed after the notes, and .shstrtab at the end. Pure: it lays out and encodes; the
-// caller writes the pages at the offsets it is given.
+// MEMORY.md section 3 describes it: section headers at 64, program headers at 192, one PT_NOTE,
+// one PT_LOAD per guest-physical RAM range packed after the notes, and .shstrtab at the end. The
+// notes follow the vCPUs' architecture: x86, every vCPU's NT_PRSTATUS then every vCPU's "QEMU"
+// note (target/i386/arch_dump.c); aarch64, per vCPU an NT_PRSTATUS and an NT_PRFPREG
+// (target/arm/arch_dump.c, PLATFORMS.md). Pure: it lays out and encodes; the caller writes the
+// pages at the offsets it is given.
+import type { Aarch64Registers } from '../qemu/aarch64-registers.js';
+import type { VcpuRegisters } from '../qemu/vcpu-registers.js';
 import type { X86Registers } from '../qemu/x86-registers.js';
 import type { PhysicalRange } from './physical-layout.js';
+
+/** The core's e_machine, by name. */
+export type ElfMachine = 'x86_64' | 'i386' | 'aarch64';
 
 const EHDR_BYTES = 64;
 const SHDR_BYTES = 64;
@@ -13,9 +20,14 @@ const SECTIONS = 2; // NULL and .shstrtab
 const SHSTRTAB = Buffer.from('\0.shstrtab\0', 'latin1');
 const EM_386 = 3;
 const EM_X86_64 = 62;
+const EM_AARCH64 = 183;
+const E_MACHINE: Record<ElfMachine, number> = { i386: EM_386, x86_64: EM_X86_64, aarch64: EM_AARCH64 };
 const PT_LOAD = 1;
 const PT_NOTE = 4;
 const NT_PRSTATUS = 1;
+const NT_PRFPREG = 2;
+const PRSTATUS_AARCH64_BYTES = 392;
+const PRFPREG_AARCH64_BYTES = 528;
 const PRSTATUS_X86_64_BYTES = 336;
 const PRSTATUS_I386_BYTES = 144;
 const QEMU_CPUSTATE_BYTES = 440;
@@ -26,8 +38,9 @@ const LOAD_ALIGNMENT = 4096;
 const noteBytes = (name: string, descBytes: number) => 12 + align4(name.length + 1) + align4(descBytes);
 const align4 = (n: number) => (n + 3) & ~3;
 
-/** The most the notes of `cpus` vCPUs take (x86_64 NT_PRSTATUS, the larger kind). */
-export function reservedNoteBytes(cpus: number): number {
+/** The most the notes of `cpus` vCPUs of an architecture take (x86: the x86_64 kind, the larger). */
+export function reservedNoteBytes(cpus: number, arch: 'x86' | 'aarch64' = 'x86'): number {
+  if (arch === 'aarch64') return cpus * (noteBytes('CORE', PRSTATUS_AARCH64_BYTES) + noteBytes('CORE', PRFPREG_AARCH64_BYTES));
   return cpus * (noteBytes('CORE', PRSTATUS_X86_64_BYTES) + noteBytes('QEMU', QEMU_CPUSTATE_BYTES));
 }
 
@@ -72,11 +85,11 @@ export function layoutElfCore(ranges: PhysicalRange[], notesBytes: number, block
 }
 
 /** Everything before the notes: ELF header, section headers, program headers. */
-export function encodeElfHeaders(layout: ElfCoreLayout, longMode: boolean, notesFilesz: number): Buffer {
+export function encodeElfHeaders(layout: ElfCoreLayout, machine: ElfMachine, notesFilesz: number): Buffer {
   const out = Buffer.alloc(layout.notesOffset);
   out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0); // ELFCLASS64, little-endian, EV_CURRENT
   out.writeUInt16LE(4, 16); // ET_CORE
-  out.writeUInt16LE(longMode ? EM_X86_64 : EM_386, 18);
+  out.writeUInt16LE(E_MACHINE[machine], 18);
   out.writeUInt32LE(1, 20);
   out.writeBigUInt64LE(0n, 24); // e_entry
   out.writeBigUInt64LE(BigInt(EHDR_BYTES + SECTIONS * SHDR_BYTES), 32); // e_phoff
@@ -116,9 +129,11 @@ export function shstrtab(): Buffer {
   return Buffer.from(SHSTRTAB);
 }
 
-/** True when the first vCPU runs in long mode: QEMU then writes an x86_64 core (else i386). */
-export function isLongMode(cpus: X86Registers[]): boolean {
-  return cpus.length > 0 && (cpus[0]!.hflags & HF_LMA_MASK) !== 0n;
+/** The core's machine: aarch64 for ARM vCPUs; x86_64 when the first x86 vCPU runs in long mode, else i386 (QEMU's rule). */
+export function elfMachineOf(cpus: VcpuRegisters[]): ElfMachine {
+  const first = cpus[0];
+  if (first?.arch === 'aarch64') return 'aarch64';
+  return first !== undefined && (first.hflags & HF_LMA_MASK) !== 0n ? 'x86_64' : 'i386';
 }
 
 function note(name: string, type: number, desc: Buffer): Buffer {
@@ -131,10 +146,38 @@ function note(name: string, type: number, desc: Buffer): Buffer {
   return out;
 }
 
-/** Every vCPU's NT_PRSTATUS, then every vCPU's "QEMU" note (QEMU's order). */
-export function encodeCpuNotes(cpus: X86Registers[]): Buffer {
-  const long = isLongMode(cpus);
-  return Buffer.concat([...cpus.map((cpu) => note('CORE', NT_PRSTATUS, long ? prstatus64(cpu) : prstatus32(cpu))), ...cpus.map((cpu) => note('QEMU', 0, qemuCpuState(cpu)))]);
+/** The vCPUs' notes in QEMU's order for their architecture. */
+export function encodeCpuNotes(cpus: VcpuRegisters[]): Buffer {
+  const machine = elfMachineOf(cpus);
+  if (machine === 'aarch64') {
+    return Buffer.concat(cpus.filter(isAarch64).flatMap((cpu) => [note('CORE', NT_PRSTATUS, prstatusAarch64(cpu)), note('CORE', NT_PRFPREG, prfpregAarch64(cpu))]));
+  }
+  const x86 = cpus.filter((cpu): cpu is X86Registers => cpu.arch === 'x86');
+  const long = machine === 'x86_64';
+  return Buffer.concat([...x86.map((cpu) => note('CORE', NT_PRSTATUS, long ? prstatus64(cpu) : prstatus32(cpu))), ...x86.map((cpu) => note('QEMU', 0, qemuCpuState(cpu)))]);
+}
+
+const isAarch64 = (cpu: VcpuRegisters): cpu is Aarch64Registers => cpu.arch === 'aarch64';
+
+/** struct elf_prstatus for aarch64: pr_pid at 32, user_pt_regs (x0..x30, sp, pc, pstate) at 112, pr_fpvalid 1. */
+function prstatusAarch64(cpu: Aarch64Registers): Buffer {
+  const out = Buffer.alloc(PRSTATUS_AARCH64_BYTES);
+  out.writeUInt32LE(cpu.cpu + 1, 32);
+  [...cpu.x, cpu.sp, cpu.pc, BigInt(cpu.pstate)].forEach((value, i) => out.writeBigUInt64LE(value, 112 + i * 8));
+  out.writeUInt32LE(1, 112 + 34 * 8);
+  return out;
+}
+
+/** struct user_fpsimd_state: V0..V31 (low half first), fpsr, fpcr, padding. */
+function prfpregAarch64(cpu: Aarch64Registers): Buffer {
+  const out = Buffer.alloc(PRFPREG_AARCH64_BYTES);
+  cpu.v.forEach(([low, high], i) => {
+    out.writeBigUInt64LE(low, i * 16);
+    out.writeBigUInt64LE(high, i * 16 + 8);
+  });
+  out.writeUInt32LE(cpu.fpsr >>> 0, 512);
+  out.writeUInt32LE(cpu.fpcr >>> 0, 516);
+  return out;
 }
 
 /** struct elf_prstatus for x86_64: pr_pid at 32, user_regs_struct at 112. */

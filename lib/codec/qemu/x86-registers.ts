@@ -12,6 +12,7 @@ export interface SegmentRegister {
 }
 
 export interface X86Registers {
+  arch: 'x86';
   /** The `cpu` section's instance: the vCPU index. */
   cpu: number;
   /** RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, in QEMU's order (env.regs). */
@@ -61,6 +62,7 @@ export function decodeX86Registers(cpu: DeviceState, common?: DeviceState): X86R
   };
   const halted = common?.entries.find((entry) => entry.name === 'halted')?.value;
   return {
+    arch: 'x86',
     cpu: cpu.instance,
     regs: ints('env.regs'),
     rip: int('env.eip'),
@@ -138,7 +140,7 @@ function describeSegment(flags: bigint, hflags: bigint): string {
 export function x86RegistersJson(r: X86Registers): Record<string, unknown> {
   const h = (value: bigint, digits = 16) => `0x${hex(value, digits)}`;
   const seg = (s: SegmentRegister) => ({ selector: h(s.selector, 4), base: h(s.base), limit: h(s.limit, 8), flags: h(s.flags, 8) });
-  const json: Record<string, unknown> = { cpu: r.cpu, mode: (r.hflags & HF_LMA_MASK) !== 0n ? 'long' : (r.hflags & HF_PE_MASK) !== 0n ? 'protected' : 'real' };
+  const json: Record<string, unknown> = { cpu: r.cpu, arch: 'x86', mode: (r.hflags & HF_LMA_MASK) !== 0n ? 'long' : (r.hflags & HF_PE_MASK) !== 0n ? 'protected' : 'real' };
   REG_NAMES.forEach((name, i) => (json[name.toLowerCase()] = h(r.regs[i] ?? 0n)));
   Object.assign(json, {
     rip: h(r.rip),
