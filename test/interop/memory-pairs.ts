@@ -4,7 +4,7 @@
 // the same notes, gdb must print the same registers for both, and the physical image must be the
 // dump's memory at its guest-physical addresses. Guests: i440fx and q35 with RAM across the
 // 4 GiB split, and a Linux kernel booted directly into long mode (x86_64 notes).
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST, sh, type Stage } from './stage.js';
 
@@ -15,7 +15,7 @@ interface Segment {
   filesz: number;
 }
 
-function segmentsOf(path: string): { machine: number; segments: Segment[] } {
+export function segmentsOf(path: string): { machine: number; segments: Segment[] } {
   const fd = openSync(path, 'r');
   try {
     const head = Buffer.alloc(64);
@@ -36,7 +36,7 @@ function segmentsOf(path: string): { machine: number; segments: Segment[] } {
 }
 
 /** Compares `length` bytes of two files at two offsets, 8 MiB at a time; the first difference or null. */
-function firstDifference(a: string, aOffset: number, b: string, bOffset: number, length: number): number | null {
+export function firstDifference(a: string, aOffset: number, b: string, bOffset: number, length: number): number | null {
   const fa = openSync(a, 'r');
   const fb = openSync(b, 'r');
   const ba = Buffer.alloc(8 * 1024 * 1024);
@@ -56,12 +56,16 @@ function firstDifference(a: string, aOffset: number, b: string, bOffset: number,
   }
 }
 
-/** `gdb -batch -c CORE` printing the registers (no executable: the core's notes only). */
-function gdbRegisters(core: string): string {
-  const run = sh('gdb', ['-nx', '-q', '-batch', '-ex', 'info registers', '-c', core], { allowFail: true });
+/**
+ * `gdb -batch -c CORE` printing the registers (no executable: the core's notes only); an
+ * aarch64 core is read by gdb-multiarch, every vCPU's thread.
+ */
+function gdbRegisters(core: string, aarch64: boolean): string {
+  const args = aarch64 ? ['-nx', '-q', '-batch', '-ex', 'thread apply all info registers', '-c', core] : ['-nx', '-q', '-batch', '-ex', 'info registers', '-c', core];
+  const run = sh(aarch64 ? 'gdb-multiarch' : 'gdb', args, { allowFail: true });
   return run.stdout
     .split('\n')
-    .filter((line) => /^[a-z0-9_]+\s+0x/.test(line))
+    .filter((line) => /^[a-z0-9_]+\s+0x/.test(line) || /^Thread \d/.test(line))
     .join('\n');
 }
 
@@ -88,10 +92,12 @@ export function kernelFor(stage: Stage, cache: string): string {
   return join(cache, vmlinuz);
 }
 
-interface PairGuest {
+export interface PairGuest {
   label: string;
   xml: string;
   settleMs: number;
+  /** An aarch64 guest: gdb-multiarch reads the cores, and --registers is held against HMP's. */
+  aarch64?: boolean;
 }
 
 export function memoryGuests(stage: Stage, template: string, kernelCache: string, kvm: boolean): PairGuest[] {
@@ -118,8 +124,19 @@ export interface PairResult {
   detail: string;
 }
 
-/** Makes the pair for `guest` and checks savekit's core and physical image against the dump. */
-export async function checkMemoryPair(stage: Stage, guest: PairGuest, savekit: (args: string[]) => { status: number; stderr: string }): Promise<PairResult[]> {
+/**
+ * Makes the pair for `guest` and checks savekit's core and physical image against the dump (and,
+ * for aarch64, `state --registers` against HMP's `info registers`). `keep`: a path the save is
+ * copied to before the pair's files are removed.
+ */
+export async function checkMemoryPair(
+  stage: Stage,
+  guest: PairGuest,
+  savekit: (args: string[]) => { status: number; stderr: string; stdout: string },
+  keep?: string,
+  /** Resolves once the guest is where it should be paused (else settleMs is waited). */
+  ready?: () => Promise<boolean>,
+): Promise<PairResult[]> {
   const results: PairResult[] = [];
   const record = (check: string, ok: boolean, detail = '') => results.push({ check: `memory pair, ${guest.label}: ${check}`, ok, detail });
   const xml = stage.file('pair.xml');
@@ -135,11 +152,21 @@ export async function checkMemoryPair(stage: Stage, guest: PairGuest, savekit: (
       record('the guest starts', false, created.stderr.trim());
       return results;
     }
-    await new Promise((resolve) => setTimeout(resolve, guest.settleMs));
-    const made = [stage.virsh('suspend', GUEST), stage.virsh('dump', '--memory-only', '--format', 'elf', GUEST, dump.inner), stage.virsh('save', GUEST, save.inner)];
+    if (ready) await ready();
+    else await new Promise((resolve) => setTimeout(resolve, guest.settleMs));
+    const made = [stage.virsh('suspend', GUEST)];
+    const hmp = stage.virsh('qemu-monitor-command', '--hmp', GUEST, 'info registers -a');
+    made.push(stage.virsh('dump', '--memory-only', '--format', 'elf', GUEST, dump.inner), stage.virsh('save', GUEST, save.inner));
     const failed = made.find((run) => run.status !== 0);
     record('virsh suspend, dump --memory-only, save', failed === undefined, failed?.stderr.trim() ?? '');
     if (failed) return results;
+    if (keep) copyFileSync(save.host, keep);
+    if (guest.aarch64) {
+      const lines = (text: string) => text.replaceAll('\r', '').split('\n').filter((line) => line.trim() !== '').join('\n');
+      const ours = savekit(['state', '--registers', save.host]);
+      const same = ours.status === 0 && hmp.status === 0 && lines(ours.stdout) === lines(hmp.stdout);
+      record("state --registers equals what 'info registers' printed before the save", same, same ? `${lines(hmp.stdout).split('\n').length} lines` : `${ours.stderr}${hmp.stderr}`.trim() || `HMP: ${lines(hmp.stdout).slice(0, 300)} / savekit: ${lines(ours.stdout).slice(0, 300)}`);
+    }
     const elf = savekit(['extract-ram', '--elf', save.host, core]);
     const flat = savekit(['extract-ram', '--physical', save.host, physical]);
     record('savekit extract-ram --elf and --physical succeed', elf.status === 0 && flat.status === 0, `${elf.stderr}${flat.stderr}`.trim().slice(0, 300));
@@ -160,8 +187,8 @@ export async function checkMemoryPair(stage: Stage, guest: PairGuest, savekit: (
       }
     }
     record('every PT_LOAD byte, the notes, and the physical image equal the dump', differences.length === 0, differences.join(', '));
-    const gdbTheirs = gdbRegisters(dump.host);
-    const gdbOurs = gdbRegisters(core);
+    const gdbTheirs = gdbRegisters(dump.host, guest.aarch64 === true);
+    const gdbOurs = gdbRegisters(core, guest.aarch64 === true);
     record('gdb prints the same registers for both cores', gdbTheirs.length > 0 && gdbTheirs === gdbOurs, gdbTheirs === gdbOurs ? `${gdbOurs.split('\n').length} registers` : `dump: ${gdbTheirs.slice(0, 200)} / savekit: ${gdbOurs.slice(0, 200)}`);
     const readelf = sh('readelf', ['-h', '-l', '-n', core], { allowFail: true });
     record('readelf reads savekit\'s core (headers, segments, notes)', readelf.status === 0 && readelf.stdout.includes('NT_PRSTATUS') && readelf.stderr.trim() === '', readelf.stderr.trim().slice(0, 200));

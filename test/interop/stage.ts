@@ -116,6 +116,17 @@ export class Stage {
     this.started.push(this.#pid('libvirtd')!);
   }
 
+  /** virsh restore of a file of the work folder, then the domain's state ("running", "paused", or why it failed). */
+  restoreState(hostFile: string, extra: string[] = []): string {
+    this.virsh('destroy', GUEST);
+    const inner = hostFile.startsWith(this.workHost) ? join(this.work, hostFile.slice(this.workHost.length)) : hostFile;
+    const restored = this.virsh('restore', ...extra, inner);
+    if (restored.status !== 0) return `restore failed: ${restored.stderr.trim().split('\n').pop()}`;
+    const state = this.virsh('domstate', GUEST).stdout.trim();
+    this.virsh('destroy', GUEST);
+    return state;
+  }
+
   versions(): { libvirt: string; qemu: string } {
     const version = this.virsh('version').stdout;
     return { libvirt: /Using library: libvirt ([\d.]+)/.exec(version)?.[1] ?? '?', qemu: /Running hypervisor: QEMU ([\d.]+)/.exec(version)?.[1] ?? '?' };

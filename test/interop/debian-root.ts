@@ -1,0 +1,111 @@
+// The Debian roots of the older and newer stages: Debian 13 (trixie: libvirt 11, QEMU 10) and
+// Debian 11 (bullseye: libvirt 7.0, QEMU 5.2). Each is made once with debootstrap from the Debian
+// mirror this machine's apt uses, libvirt, QEMU and the compressors installed in it with its own
+// apt, and kept in a cache folder outside the checkout, so the next run starts in seconds (a
+// package added to the list later is installed into the cached root). While a stage runs it has
+// /proc, /sys, /dev and a private /run mounted; mountInto() returns the function that takes them
+// all down again (also after a failure).
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sh } from './stage.js';
+
+export type Suite = 'trixie' | 'bullseye';
+/** Where the roots, kernels and initramfs files are kept between runs. */
+export const CACHE = process.env.SAVEKIT_INTEROP_CACHE ?? '/var/cache/savekit-interop';
+const COMPLETE = '.savekit-complete';
+const PACKAGES = ['libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'gzip', 'bzip2', 'xz-utils', 'lzop', 'zstd'];
+/** What each root has beyond PACKAGES: aarch64 guests run in the newest one. */
+const MORE: Record<Suite, string[]> = { trixie: ['qemu-system-arm'], bullseye: [] };
+
+export function rootOf(suite: Suite): string {
+  return join(CACHE, suite);
+}
+
+/** The mirror the machine's apt uses (deb822 or one-line sources), else Debian's own. */
+function debianMirror(): string {
+  for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const uri = /^URIs:\s*(\S+)/m.exec(text)?.[1] ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+\s+main/m.exec(text)?.[1];
+    if (uri && !uri.includes('security')) return uri;
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+/** The root, built if the cache does not hold a complete one; its package versions. */
+export function ensureDebianRoot(suite: Suite, log: (line: string) => void): { root: string; packages: string; built: boolean; seconds: number } {
+  const started = Date.now();
+  const root = rootOf(suite);
+  const marker = join(root, COMPLETE);
+  const wanted = [...PACKAGES, ...MORE[suite]];
+  let built = false;
+  if (!existsSync(marker)) {
+    log(`building the Debian ${suite} root in ${root} (once; kept for later runs) ...`);
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    if (sh('sh', ['-c', 'command -v debootstrap'], { allowFail: true }).status !== 0) {
+      sh('apt-get', ['update', '-qq'], { timeoutMs: 600_000 });
+      sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'debootstrap'], { timeoutMs: 600_000 });
+    }
+    // minbase, then apt inside: debootstrap's own --include cannot order systemd's pre-depends.
+    sh('debootstrap', ['--variant=minbase', suite, root, debianMirror()], { timeoutMs: 1_200_000 });
+    installInto(root, wanted);
+    built = true;
+  } else {
+    const missing = wanted.filter((name) => sh('chroot', [root, 'dpkg-query', '-W', '-f', '${Status}', name], { allowFail: true }).stdout !== 'install ok installed');
+    if (missing.length > 0) {
+      log(`installing ${missing.join(', ')} into the cached Debian ${suite} root ...`);
+      installInto(root, missing);
+    }
+  }
+  const packages = sh('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${Version}\\n', 'libvirt-daemon', 'qemu-system-x86']).stdout.trim();
+  if (built) writeFileSync(marker, `${packages}\n`);
+  return { root, packages, built, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Installs packages with the root's own apt (/proc, /sys and /dev mounted for the while). */
+function installInto(root: string, packages: string[]): void {
+  const unmount = mountInto(root, false);
+  try {
+    sh('chroot', [root, 'apt-get', 'update', '-qq'], { timeoutMs: 600_000 });
+    sh('chroot', [root, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages], { timeoutMs: 1_200_000 });
+    sh('chroot', [root, 'apt-get', 'clean']);
+  } finally {
+    unmount();
+  }
+}
+
+/**
+ * Mounts /proc, /sys, /dev (recursively) and a private tmpfs /run into `root`; returns the
+ * function that unmounts them, innermost first (lazily, so a busy mount cannot stay).
+ */
+export function mountInto(root: string, withRun = true): () => void {
+  const mounted: string[] = [];
+  const mount = (args: string[], target: string) => {
+    sh('mount', [...args, target]);
+    mounted.push(target);
+  };
+  try {
+    mount(['-t', 'proc', 'proc'], join(root, 'proc'));
+    mount(['-t', 'sysfs', 'sysfs'], join(root, 'sys'));
+    mount(['--rbind', '/dev'], join(root, 'dev'));
+    sh('mount', ['--make-rslave', join(root, 'dev')]);
+    if (withRun) mount(['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs'], join(root, 'run'));
+  } catch (error) {
+    unmountAll(mounted);
+    throw error;
+  }
+  return () => unmountAll(mounted);
+}
+
+function unmountAll(mounted: string[]): void {
+  for (const target of mounted.reverse()) sh('umount', ['-R', '-l', target], { allowFail: true });
+}
+
+/** Mount points still under `root` (for the check that nothing is left mounted). */
+export function mountsUnder(root: string): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((target) => target === root || target.startsWith(`${root}/`));
+}
