@@ -12,6 +12,8 @@ import { assertSameCore, segments } from '../helpers/elf.js';
 import { bytesAt } from '../helpers/files.js';
 import { aarch64PairDir, SAMPLES_DIR, tempDir } from '../helpers/samples.js';
 import { sysregId } from '../../lib/codec/qemu/aarch64-registers.js';
+import type { DeviceState } from '../../lib/codec/qemu/device-state.js';
+import { decodeVcpuRegisters } from '../../lib/codec/qemu/vcpu-registers.js';
 
 const test = suite('cli/aarch64');
 const GIB = 2 ** 30;
@@ -117,6 +119,11 @@ test('system register ids: the KVM-style ids QEMU migrates (op0, op1, CRn, CRm, 
   assert.is(sysregId(3, 0, 1, 0, 0), 0x603000000013c080n); // SCTLR_EL1
   assert.is(sysregId(3, 0, 2, 0, 2), 0x603000000013c102n); // TCR_EL1
   assert.is(sysregId(3, 0, 12, 0, 0), 0x603000000013c600n); // VBAR_EL1
+});
+
+test('a vCPU that is neither x86 nor aarch64 (a ppc or s390x cpu section): a clear ERR_BAD_STREAM, not a guess', () => {
+  const cpu: DeviceState = { sectionId: 3, name: 'cpu', instance: 0, version: 5, vmsd: 'cpu', entries: [{ name: 'env.gpr', element: 0, value: { kind: 'int', type: 'uint64', size: 8, value: 1n } }] };
+  assert.throws(() => decodeVcpuRegisters(cpu), /device cpu \(section 3\) is neither an x86 nor an aarch64 vCPU/);
 });
 
 test('convert keeps an aarch64 image whole: raw -> zstd -> sparse, the same registers and core', async () => {

@@ -152,14 +152,14 @@ export async function checkAarch64Guest(stage: Stage, modern: boolean, formats: 
         record(`${format}: restored and saved by virsh`, false, saved.stderr.trim());
         continue;
       }
-      const check = savekit(['check', file.host]);
-      const walk = savekit(['walk', '--json', file.host]);
-      const walked = walk.status === 0 ? (JSON.parse(walk.stdout) as { eof: boolean; machine: string }) : null;
+      // check walks the whole stream and reports that walk (eof, machine) in its JSON.
+      const check = savekit(['check', '--json', file.host]);
+      const walked = check.status === 0 ? (JSON.parse(check.stdout) as { walk: { eof: boolean; machine: string } }).walk : null;
       const state = savekit(['state', '--json', file.host]);
       const decoded = state.status === 0 ? (JSON.parse(state.stdout) as { devices: Array<{ name: string }>; undecoded: unknown[] }) : null;
       const registers = savekit(['state', '--registers', file.host]);
-      const ok = check.status === 0 && walked?.eof === true && decoded !== null && decoded.undecoded.length === 0 && registers.status === 0 && registers.stdout.includes('PSTATE=');
-      record(`${format}: check passes, walk reaches the end, state decodes every device and the registers`, ok, `${check.stderr}${walk.stderr}${state.stderr}${registers.stderr}`.trim().slice(0, 300) || `${walked?.machine}, ${decoded?.devices.length} devices`);
+      const ok = walked?.eof === true && decoded !== null && decoded.undecoded.length === 0 && registers.status === 0 && registers.stdout.includes('PSTATE=');
+      record(`${format}: check passes, walk reaches the end, state decodes every device and the registers`, ok, `${check.stderr}${state.stderr}${registers.stderr}`.trim().slice(0, 300) || `${walked?.machine}, ${decoded?.devices.length} devices`);
     }
     stage.configure('raw');
     if (!modern) await stage.restartLibvirtd();

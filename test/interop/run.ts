@@ -129,7 +129,16 @@ interface StageSpec {
   upgrade?: Array<{ qemu: string; file: string }>;
 }
 
-async function runStage({ stage, name, modern, formats, guests, carry, upgrade = [] }: StageSpec): Promise<void> {
+async function runStage(spec: StageSpec): Promise<void> {
+  const started = Date.now();
+  try {
+    await runStageChecks(spec);
+  } finally {
+    console.log(`(the ${spec.stage.label} stage took ${Math.round((Date.now() - started) / 1000)} s)`);
+  }
+}
+
+async function runStageChecks({ stage, name, modern, formats, guests, carry, upgrade = [] }: StageSpec): Promise<void> {
   await stage.start();
   const { libvirt, qemu } = stage.versions();
   current = { title: `${stage.label}: libvirt ${libvirt}, QEMU ${qemu} (${KVM ? 'KVM' : 'TCG'} guest)`, rows: [] };
@@ -243,12 +252,19 @@ async function runStage({ stage, name, modern, formats, guests, carry, upgrade =
   for (const image of upgrade) checkUpgrade(stage, image.qemu, image.file);
 
   // Guest memory: pairs of `virsh dump --memory-only` and `virsh save` of the same paused guest.
+  let since = Date.now();
+  const lap = (what: string) => {
+    console.log(`(${what}: ${Math.round((Date.now() - since) / 1000)} s)`);
+    since = Date.now();
+  };
+  lap('formats, edits, restores');
   if (guests && !SKIP_MEMORY) {
     const template = readFileSync(join(HERE, KVM ? 'guest-kvm.xml' : 'guest.xml'), 'utf8').replaceAll('@WORK@', stage.work);
     const kernels = join(CACHE, modern ? 'kernel-trixie' : 'kernel-bookworm');
     for (const guest of memoryGuests(stage, template, kernels, KVM)) {
       for (const result of await checkMemoryPair(stage, guest, savekit)) record(result.check, result.ok, result.detail);
     }
+    lap('memory pairs');
   }
 
   // Two saves of a guest that keeps writing to its memory: delta, apply, diff, and a restore.
@@ -256,6 +272,7 @@ async function runStage({ stage, name, modern, formats, guests, carry, upgrade =
     const template = readFileSync(join(HERE, 'guest.xml'), 'utf8').replaceAll('@WORK@', stage.work);
     const kernels = join(CACHE, modern ? 'kernel-trixie' : 'kernel-bookworm');
     for (const result of await checkBusyGuest(stage, template, kernels, busyInitramfs(CACHE), savekit)) record(result.check, result.ok, result.detail);
+    lap('busy guest');
   }
 
   // An aarch64 virt guest: registers, core and physical image against QEMU's, every format, restores.
@@ -263,6 +280,7 @@ async function runStage({ stage, name, modern, formats, guests, carry, upgrade =
     // The arm64 kernel comes through the Debian 13 root's apt (built first if need be).
     const assets = arm64Guest(CACHE, ensureDebianRoot('trixie', (line) => console.log(line)).root);
     for (const result of await checkAarch64Guest(stage, modern, formats, assets, savekit)) record(result.check, result.ok, result.detail);
+    lap('aarch64 guest');
   }
 
   const cut = stage.file('cut.save').host;

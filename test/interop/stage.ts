@@ -89,8 +89,9 @@ export class Stage {
   configure(format: string): void {
     const path = this.host('/etc/libvirt/qemu.conf');
     const current = readFileSync(path, 'utf8');
-    this.#originalConf ??= current;
+    // What the file holds without our settings (a run that was killed may have left them).
     const base = current.includes(MARK) ? current.slice(0, current.indexOf(MARK)) : current;
+    this.#originalConf ??= base;
     const settings = ['user = "root"', 'group = "root"', 'dynamic_ownership = 0', 'remember_owner = 0', 'cgroup_controllers = [ ]', 'namespaces = [ ]', 'security_driver = "none"', 'stdio_handler = "file"', `save_image_format = "${format}"`];
     writeFileSync(path, `${base}${MARK}\n${settings.join('\n')}\n`);
   }

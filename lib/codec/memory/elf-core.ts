@@ -95,7 +95,7 @@ export function encodeElfHeaders(layout: ElfCoreLayout, machine: ElfMachine, not
   out.writeBigUInt64LE(BigInt(EHDR_BYTES + SECTIONS * SHDR_BYTES), 32); // e_phoff
   out.writeBigUInt64LE(BigInt(EHDR_BYTES), 40); // e_shoff
   out.writeUInt32LE(0, 48);
-  out.writeUInt16LE(EHDR_BYTES, 52); // e_ehsize (QEMU 7.2 writes 8 here, by mistake)
+  out.writeUInt16LE(EHDR_BYTES, 52); // e_ehsize (QEMU 7.2 and 10.0 write 8 here, by mistake)
   out.writeUInt16LE(PHDR_BYTES, 54);
   out.writeUInt16LE(1 + layout.loads.length, 56);
   out.writeUInt16LE(SHDR_BYTES, 58);

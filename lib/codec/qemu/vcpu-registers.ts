@@ -1,5 +1,6 @@
 // A vCPU's registers whatever its architecture: the `cpu` section's fields say which (env.xregs
 // for ARM, env.eip for x86). Pure.
+import { SaveImageError } from '../../errors.js';
 import type { DeviceState } from './device-state.js';
 import { aarch64RegistersJson, decodeAarch64Registers, formatAarch64Registers, isArmCpu, type Aarch64Registers } from './aarch64-registers.js';
 import { decodeX86Registers, formatX86Registers, x86RegistersJson, type X86Registers } from './x86-registers.js';
@@ -8,7 +9,9 @@ export type VcpuRegisters = X86Registers | Aarch64Registers;
 
 /** The registers of the vCPU whose `cpu` section is `cpu` (x86 also reads its `cpu_common`). */
 export function decodeVcpuRegisters(cpu: DeviceState, common?: DeviceState): VcpuRegisters {
-  return isArmCpu(cpu) ? decodeAarch64Registers(cpu) : decodeX86Registers(cpu, common);
+  if (isArmCpu(cpu)) return decodeAarch64Registers(cpu);
+  if (cpu.entries.some((entry) => entry.name === 'env.eip')) return decodeX86Registers(cpu, common);
+  throw new SaveImageError('ERR_BAD_STREAM', `device ${cpu.name} (section ${cpu.sectionId}) is neither an x86 nor an aarch64 vCPU (no env.eip, no env.xregs): savekit cannot lay out its registers`);
 }
 
 /** As QEMU's HMP `info registers` prints them for the architecture. */
