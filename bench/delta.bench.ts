@@ -7,7 +7,7 @@
 //   savekit apply BASE D OUT    against cp NEW OUT && sync OUT (apply syncs before its magic)
 // xdelta3 -e -B 2 GiB (its largest window) runs once, for its size and memory. Then peak RSS of
 // savekit at 1 and 8 GiB, beside zstd's and xdelta3's at 1 and 4 GiB (zstd refuses files over
-// 2 GiB). Run: npm run bench:delta
+// 2 GiB), each the median of three runs. Run: npm run bench:delta
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,7 +92,8 @@ console.log(`savekit's delta: ${(ours / size('delta-zstd.patch')).toFixed(3)} of
 
 const small = pair(1);
 const large = pair(8);
-const rss = (command: string) => peakRssMiB(command).toFixed(1);
+/** Peak RSS, the median of three runs: one run's figure moves by several MiB with the GC's timing. */
+const rss = (command: string) => [peakRssMiB(command), peakRssMiB(command), peakRssMiB(command)].sort((a, b) => a - b)[1]!.toFixed(1);
 const d = at('delta-rss.delta');
 console.log('\n| peak RSS | 1 GiB pair | 4 GiB pair | 8 GiB pair |\n|---|---|---|---|');
 const deltaRss = [rss(`${savekit} delta --quiet ${small.base} ${small.next} ${d}`), rss(`${savekit} delta --quiet ${large.base} ${large.next} ${d}`)];
