@@ -139,6 +139,7 @@ async function runStage(spec: StageSpec): Promise<void> {
 }
 
 async function runStageChecks({ stage, name, modern, formats, guests, carry, upgrade = [] }: StageSpec): Promise<void> {
+  let since = Date.now();
   await stage.start();
   const { libvirt, qemu } = stage.versions();
   current = { title: `${stage.label}: libvirt ${libvirt}, QEMU ${qemu} (${KVM ? 'KVM' : 'TCG'} guest)`, rows: [] };
@@ -252,7 +253,6 @@ async function runStageChecks({ stage, name, modern, formats, guests, carry, upg
   for (const image of upgrade) checkUpgrade(stage, image.qemu, image.file);
 
   // Guest memory: pairs of `virsh dump --memory-only` and `virsh save` of the same paused guest.
-  let since = Date.now();
   const lap = (what: string) => {
     console.log(`(${what}: ${Math.round((Date.now() - since) / 1000)} s)`);
     since = Date.now();
