@@ -12,7 +12,7 @@ export { decodeDeviceState, type DeviceState, type DeviceDescription, type State
 export { formatAnalyzeMigration, stateTree, type StateSection } from './qemu/state-format.js';
 export { decodeX86Registers, formatX86Registers, x86RegistersJson, type X86Registers, type SegmentRegister } from './qemu/x86-registers.js';
 export { decodeAarch64Registers, formatAarch64Registers, aarch64RegistersJson, isArmCpu, sysregId, type Aarch64Registers, type Aarch64SystemRegisters } from './qemu/aarch64-registers.js';
-export { decodeVcpuRegisters, formatVcpuRegisters, vcpuRegistersJson, type VcpuRegisters } from './qemu/vcpu-registers.js';
+export { decodeVcpuRegisters, formatVcpuRegisters, vcpuRegistersJson, vcpuRegistersOf, type VcpuRegisters } from './qemu/vcpu-registers.js';
 export { type StreamModel, encodeStreamHead, encodeSequentialRamStart, encodeRamPartHeader, encodePageRecordInto, encodeSequentialRamEnd, encodeStreamTail, layoutMappedRam, encodeMappedRamEnd, convertDescription, qemuJson, type MappedRamLayout } from './qemu/stream-writer.js';
 export { physicalLayout, lowMemoryOf, type PhysicalLayout, type PhysicalRange, type BlockPlacement } from './memory/physical-layout.js';
 export { layoutElfCore, encodeElfHeaders, encodeCpuNotes, elfMachineOf, reservedNoteBytes, type ElfCoreLayout, type ElfMachine } from './memory/elf-core.js';

@@ -58,8 +58,9 @@ export interface ApplyResult {
 
 const BATCH_BYTES = 1024 * 1024;
 /**
- * apply writes as fast as it reads: an fdatasync started every 32 MiB keeps the disk busy all
- * along (measured on the 4 GiB pair: 1.9 s against 2.1 s with convert's 128 MiB, 2.8 s with none).
+ * A raw or sparse NEW is written as fast as BASE is read: an fdatasync started every 32 MiB keeps
+ * the disk busy all along (measured on the 4 GiB pair: 1.9 s against 2.1 s with convert's 128
+ * MiB, 2.8 s with none). A compressor's output keeps the sinks' usual interval.
  */
 const WRITEBACK_BYTES = 32 * 1024 * 1024;
 const ZEROS = Buffer.alloc(BATCH_BYTES);
@@ -194,7 +195,7 @@ class StreamOut {
     if (toFile) prologue.write(MAGIC_PART, 0, MAGIC_BYTES, 'latin1');
     else if (image.seal && format !== 'raw' && format !== 'sparse') encodeHeaderInto(withoutSeal(image.header), prologue, 0);
     writeAll(fd, prologue, null); // from offset 0 of a new file: the payload follows from the file offset
-    const sink = format === 'sparse' && toFile ? null : await createPayloadSink(format === 'sparse' ? 'raw' : format, fd, { ...compressOptions(params), writebackBytes: WRITEBACK_BYTES });
+    const sink = format === 'sparse' && toFile ? null : await createPayloadSink(format === 'sparse' ? 'raw' : format, fd, { ...compressOptions(params), ...(format === 'raw' ? { writebackBytes: WRITEBACK_BYTES } : {}) });
     return new StreamOut(fd, image, format, toFile, await createXxh64(), sink);
   }
 

@@ -9,10 +9,10 @@ import { elfMachineOf, encodeCpuNotes, encodeElfHeaders, type ElfCoreLayout, typ
 import { type BlockPlacement, type PhysicalLayout, physicalLayout } from '../codec/memory/physical-layout.js';
 import { decodeDeviceState, type DeviceState } from '../codec/qemu/device-state.js';
 import type { RamBlockSummary, SectionSummary, WalkSummary } from '../codec/qemu/walker.js';
-import { decodeVcpuRegisters, type VcpuRegisters } from '../codec/qemu/vcpu-registers.js';
+import { type VcpuRegisters, vcpuRegistersOf } from '../codec/qemu/vcpu-registers.js';
 import { SaveImageError } from '../errors.js';
 import { parseXml } from '../xml/parse.js';
-import { domainAbi, domainMachine } from '../xml/domain.js';
+import { domainAbi } from '../xml/domain.js';
 import { writeAll } from './fd-io.js';
 import { PageWriter } from './page-writer.js';
 import type { FdSource } from './fd-source.js';
@@ -47,7 +47,6 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
   let elf: ElfCoreLayout | null = null;
   const devices: Array<{ section: SectionSummary; bytes: Buffer; offset: number }> = [];
   let reservedCpus = 1;
-  let reservedArch: 'x86' | 'aarch64' = 'x86';
   /** A stable PageWriter area per range, whatever ranges are learned later. */
   const areas = new Map<string, number>();
   /** The area of each range of the layout in force, by index (looked up once per layout, not per page). */
@@ -81,7 +80,7 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
     }
     const order = summary.ramBlocks.map((block) => block.name);
     // ROM devices (a virt machine's flash) are in the physical image, not in QEMU's core.
-    if (options.kind === 'elf') elf = layoutElfCore(layout.ranges.filter((range) => range.inCore !== false), reservedNoteBytes(reservedCpus, reservedArch), order);
+    if (options.kind === 'elf') elf = layoutElfCore(layout.ranges.filter((range) => range.inCore !== false), reservedNoteBytes(reservedCpus), order);
     const ranges: Array<{ block: string; blockOffset: number }> = elf === null ? layout.ranges : (elf as ElfCoreLayout).loads;
     areaOf = ranges.map(({ block, blockOffset }) => {
       const key = `${block}\0${blockOffset}`;
@@ -97,16 +96,14 @@ export async function extractMemory(source: FdSource, outFd: number, options: Me
       onPrologue(image) {
         // Room for the notes of every vCPU the domain may have (the device state says how many
         // there are only at the end, and the pages must go to their offsets before that).
-        const domain = (() => {
+        const vcpus = (() => {
           try {
-            const xml = parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset });
-            return { vcpus: domainAbi(xml).vcpus, arch: domainMachine(xml).arch };
+            return domainAbi(parseXml(image.region.xml.text, { what: 'the domain XML', offset: image.region.xml.offset })).vcpus;
           } catch {
             return null;
           }
         })();
-        reservedCpus = Math.min(Math.max(domain?.vcpus ?? 1, 1), 4096);
-        reservedArch = domain?.arch === 'aarch64' ? 'aarch64' : 'x86';
+        reservedCpus = Math.min(Math.max(vcpus ?? 1, 1), 4096);
         return null;
       },
       onRamBlock: (summary) => learn(summary, false),
@@ -160,8 +157,5 @@ function registersOf(devices: Array<{ section: SectionSummary; bytes: Buffer; of
     const { id, name, instance, version } = entry.section;
     return decodeDeviceState(entry.bytes, description as never, { id, name, instance, version, baseOffset: entry.offset });
   };
-  const states = devices.map(decode);
-  const cpus = states.filter((state) => state.name === 'cpu').sort((a, b) => a.instance - b.instance);
-  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no cpu section: no registers for the ELF notes');
-  return cpus.map((cpu) => decodeVcpuRegisters(cpu, states.find((state) => state.name === 'cpu_common' && state.instance === cpu.instance)));
+  return vcpuRegistersOf(devices.map(decode), 'no registers for the ELF notes');
 }

@@ -2,7 +2,7 @@
 import { createXxh64 } from '../../hash.js';
 import { assertSealHolds } from '../../pipe/rewrite.js';
 import { walkImage } from '../../pipe/walk-image.js';
-import { parseXml } from '../../xml/parse.js';
+import { parseXml, type XmlElement } from '../../xml/parse.js';
 import { domainMachine } from '../../xml/domain.js';
 import { machineSupport, type MachineSupport } from '../../pipe/qemu-machines.js';
 import { formatName } from '../../codec/header.js';
@@ -43,6 +43,7 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const passed: string[] = [];
     const hasher = await createXxh64();
+    let domain: XmlElement | null = null;
     const walk = await withProgress(io, values, (hooks) => withSource(io, positionals[0]!, (source) =>
       walkImage(source, {
         readOptions: readOptionsOf(spec, values),
@@ -50,7 +51,7 @@ export const command: Command = {
         onPrologue(image) {
           passed.push(`header and data region: version ${image.header.version}, ${formatName(image.header.format)} payload at offset ${image.payloadOffset}`);
           const { xml, cookie } = image.region;
-          parseXml(xml.text, { what: 'the domain XML', offset: xml.offset });
+          domain = parseXml(xml.text, { what: 'the domain XML', offset: xml.offset });
           if (cookie && cookie.length > 0) parseXml(cookie.text, { what: 'the cookie', offset: cookie.offset });
           passed.push(`domain XML${cookie ? ' and cookie' : ''} well-formed`);
           return image.seal ? (chunk) => hasher.update(chunk) : null; // hash only what has a seal
@@ -67,7 +68,7 @@ export const command: Command = {
       assertSealHolds(image.seal, image.payloadOffset, walk.payloadLength, hasher.digestHex());
       passed.push(`payload matches its seal (xxh64 ${image.seal.digest})`);
     }
-    const support = machineSupportOf(image.region.xml.text, summary.machine, typeof values.qemu === 'string' ? values.qemu : undefined);
+    const support = machineSupportOf(domain!, summary.machine, typeof values.qemu === 'string' ? values.qemu : undefined);
     const warnings = support?.offered === false ? [`the machine type ${support.machine} is not offered by ${values.qemu ? '' : "this machine's "}${support.program} (${support.qemu}): virsh restore with it would fail; restore where a QEMU offers it`] : [];
     if (support?.offered) passed.push(`machine type ${support.machine}: offered by ${values.qemu ? '' : "this machine's "}${support.program} (${support.qemu})`);
     if (values.json) await printJson(io, { ok: true, checks: passed, warnings, machine: support, walk: walkReport(summary) });
@@ -80,8 +81,8 @@ export const command: Command = {
 };
 
 /** The stream's machine type (else the XML's) against this machine's QEMU; null without one. */
-function machineSupportOf(xml: string, streamMachine: string | null, program: string | undefined): MachineSupport | null {
-  const { arch, machine } = domainMachine(parseXml(xml, { what: 'the domain XML', offset: 92 }));
+function machineSupportOf(domain: XmlElement, streamMachine: string | null, program: string | undefined): MachineSupport | null {
+  const { arch, machine } = domainMachine(domain);
   const name = streamMachine ?? machine;
   return arch === null || name === null ? null : machineSupport(name, arch, program);
 }

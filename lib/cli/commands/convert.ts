@@ -141,7 +141,6 @@ export const command: Command = {
   },
 };
 
-
 /** Names the output a failure happened on; says what is left behind, if anything. */
 function explainOutput(error: unknown, output: OpenedFd | null, inPlace: boolean, image: string): unknown {
   const known = SaveImageError.is(error) ? error : ioError('write to', output?.label ?? 'the output', error);

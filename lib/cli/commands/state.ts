@@ -114,12 +114,10 @@ function listEntries(lines: string[], entries: StateEntry[], indent: string, pre
 }
 
 async function printRegisters(io: CliIo, devices: DeviceState[], json: boolean): Promise<number> {
-  const cpus = devices.filter((device) => device.name === 'cpu');
-  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', 'the stream holds no cpu section');
   // Loaded only here: a plain `state` need not pay for it (the command's start-up is most of
   // its time on small images).
-  const { decodeVcpuRegisters, formatVcpuRegisters, vcpuRegistersJson } = await import('../../codec/qemu/vcpu-registers.js');
-  const registers = cpus.map((cpu) => decodeVcpuRegisters(cpu, devices.find((device) => device.name === 'cpu_common' && device.instance === cpu.instance)));
+  const { formatVcpuRegisters, vcpuRegistersJson, vcpuRegistersOf } = await import('../../codec/qemu/vcpu-registers.js');
+  const registers = vcpuRegistersOf(devices, 'no registers to show');
   if (json) await printJson(io, { cpus: registers.map(vcpuRegistersJson) });
   else await print(io, registers.map((r) => `CPU#${r.cpu}\n${formatVcpuRegisters(r)}`).join('\n'));
   return 0;

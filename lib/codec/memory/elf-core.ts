@@ -38,10 +38,14 @@ const LOAD_ALIGNMENT = 4096;
 const noteBytes = (name: string, descBytes: number) => 12 + align4(name.length + 1) + align4(descBytes);
 const align4 = (n: number) => (n + 3) & ~3;
 
-/** The most the notes of `cpus` vCPUs of an architecture take (x86: the x86_64 kind, the larger). */
-export function reservedNoteBytes(cpus: number, arch: 'x86' | 'aarch64' = 'x86'): number {
-  if (arch === 'aarch64') return cpus * (noteBytes('CORE', PRSTATUS_AARCH64_BYTES) + noteBytes('CORE', PRFPREG_AARCH64_BYTES));
-  return cpus * (noteBytes('CORE', PRSTATUS_X86_64_BYTES) + noteBytes('QEMU', QEMU_CPUSTATE_BYTES));
+/**
+ * The most the notes of `cpus` vCPUs take, whatever their architecture (aarch64's are the
+ * larger): the room is kept before the device state says which vCPUs there are.
+ */
+export function reservedNoteBytes(cpus: number): number {
+  const x86 = noteBytes('CORE', PRSTATUS_X86_64_BYTES) + noteBytes('QEMU', QEMU_CPUSTATE_BYTES);
+  const aarch64 = noteBytes('CORE', PRSTATUS_AARCH64_BYTES) + noteBytes('CORE', PRFPREG_AARCH64_BYTES);
+  return cpus * Math.max(x86, aarch64);
 }
 
 export interface ElfCoreLayout {

@@ -80,8 +80,7 @@ function virtLayout(machine: string | null, blocks: Block[]): PhysicalLayout {
   }
   ranges.push({ address: VIRT_RAM_BASE, length: ram.length, block: ram.name, blockOffset: 0 });
   checkOverlaps(ranges);
-  const placed = new Set(ranges.map((range) => range.block));
-  return { machine, board: 'virt', below4g: null, ranges: ranges.filter((range) => range.length > 0), unmapped: blocks.filter((block) => !placed.has(block.name)).map((block) => block.name) };
+  return { machine, board: 'virt', below4g: null, ranges: ranges.filter((range) => range.length > 0), unmapped: unplaced(blocks, ranges) };
 }
 
 function givenLayout(machine: string | null, blocks: Block[], map: BlockPlacement[]): PhysicalLayout {
@@ -92,8 +91,13 @@ function givenLayout(machine: string | null, blocks: Block[], map: BlockPlacemen
     ranges.push({ address, length: block.length, block: name, blockOffset: 0 });
   }
   checkOverlaps(ranges);
+  return { machine, board: 'given', below4g: null, ranges: ranges.sort((a, b) => a.address - b.address), unmapped: unplaced(blocks, ranges) };
+}
+
+/** The blocks no range places. */
+function unplaced(blocks: Block[], ranges: PhysicalRange[]): string[] {
   const placed = new Set(ranges.map((range) => range.block));
-  return { machine, board: 'given', below4g: null, ranges: ranges.sort((a, b) => a.address - b.address), unmapped: blocks.filter((block) => !placed.has(block.name)).map((block) => block.name) };
+  return blocks.filter((block) => !placed.has(block.name)).map((block) => block.name);
 }
 
 function checkOverlaps(ranges: PhysicalRange[]): void {
@@ -133,8 +137,7 @@ function pcLayout(machine: string | null, blocks: Block[], options: { below4g?: 
     ranges.push({ address: GIB4 - bios.length, length: bios.length, block: 'pc.bios', blockOffset: 0 });
   }
   if (ram.length > below) ranges.push({ address: GIB4, length: ram.length - below, block: 'pc.ram', blockOffset: below });
-  const unmapped = blocks.filter((block) => block.name !== 'pc.ram' && block.name !== 'pc.bios').map((block) => block.name);
-  return { machine, board: 'pc', below4g: below, ranges: ranges.filter((range) => range.length > 0), unmapped };
+  return { machine, board: 'pc', below4g: below, ranges: ranges.filter((range) => range.length > 0), unmapped: unplaced(blocks, ranges) };
 }
 
 /** Where a page of a block lands: its guest-physical address, or null when it has none. */

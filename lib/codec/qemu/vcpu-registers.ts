@@ -14,6 +14,13 @@ export function decodeVcpuRegisters(cpu: DeviceState, common?: DeviceState): Vcp
   throw new SaveImageError('ERR_BAD_STREAM', `device ${cpu.name} (section ${cpu.sectionId}) is neither an x86 nor an aarch64 vCPU (no env.eip, no env.xregs): savekit cannot lay out its registers`);
 }
 
+/** Every vCPU's registers from decoded device states: each `cpu` section (by instance) with its `cpu_common`. */
+export function vcpuRegistersOf(states: DeviceState[], purpose: string): VcpuRegisters[] {
+  const cpus = states.filter((state) => state.name === 'cpu').sort((a, b) => a.instance - b.instance);
+  if (cpus.length === 0) throw new SaveImageError('ERR_BAD_STREAM', `the stream holds no cpu section: ${purpose}`);
+  return cpus.map((cpu) => decodeVcpuRegisters(cpu, states.find((state) => state.name === 'cpu_common' && state.instance === cpu.instance)));
+}
+
 /** As QEMU's HMP `info registers` prints them for the architecture. */
 export function formatVcpuRegisters(r: VcpuRegisters): string {
   return r.arch === 'aarch64' ? formatAarch64Registers(r) : formatX86Registers(r);
