@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "savekit_native",
-      "sources": ["native/pipe-setup.c"],
-      "cflags": ["-O2", "-Wall"]
+      "sources": ["native/addon.c", "native/pipe-setup.c", "native/xxh64.c"],
+      "cflags": ["-O3", "-Wall"]
     }
   ]
 }

@@ -1,7 +1,9 @@
-// XXH64 (seed 0) over xxhash-wasm, initialised once per process. Input is fed in slices of at
-// most 1 MiB: each update() copies into wasm memory, which grows to the largest slice and
-// never shrinks (DEPENDENCIES.md).
+// XXH64 (seed 0): in the native addon where it loaded, which hashes each chunk where it lies
+// (twice xxhash-wasm's speed on multi-GB streams: bench/RESULTS.md), else over xxhash-wasm,
+// initialised once per process. xxhash-wasm is fed slices of at most 1 MiB: each update()
+// copies into wasm memory, which grows to the largest slice and never shrinks (DEPENDENCIES.md).
 import xxhash from 'xxhash-wasm';
+import { type NativeBinding, nativeAddon } from './native.js';
 
 type XxhashApi = Awaited<ReturnType<typeof xxhash>>;
 
@@ -16,6 +18,15 @@ export interface Xxh64 {
 }
 
 export async function createXxh64(): Promise<Xxh64> {
+  const native = nativeHashing();
+  if (native) {
+    const state = new Uint8Array(native.XXH64_STATE_BYTES);
+    native.xxh64Init(state, 0n);
+    return {
+      update: (bytes) => native.xxh64Update(state, bytes),
+      digestHex: () => native.xxh64Digest(state),
+    };
+  }
   const hasher = (await (api ??= xxhash())).create64();
   return {
     update(bytes) {
@@ -40,6 +51,14 @@ const PAGE_HASH_SEEDS = [0n, 0x9e3779b185ebca87n] as const;
  * The returned function reuses one 16-byte buffer: copy what you keep.
  */
 export async function createPageHasher(): Promise<(page: Uint8Array) => Buffer> {
+  const native = nativeHashing();
+  if (native) {
+    const out = Buffer.alloc(16);
+    return (page) => {
+      native.xxh64Page(page, out);
+      return out;
+    };
+  }
   const { h64Raw } = await (api ??= xxhash());
   const out = Buffer.alloc(16);
   return (page) => {
@@ -47,4 +66,15 @@ export async function createPageHasher(): Promise<(page: Uint8Array) => Buffer> 
     out.writeBigUInt64BE(h64Raw(page, PAGE_HASH_SEEDS[1]), 8);
     return out;
   };
+}
+
+/** The addon, when it has XXH64 (a build/Release compiled from older sources may not). */
+function nativeHashing(): NativeBinding | null {
+  const native = nativeAddon();
+  return typeof native?.xxh64Update === 'function' ? native : null;
+}
+
+/** Which XXH64 this process uses, for benchmarks and tests. */
+export function xxh64Implementation(): 'native' | 'xxhash-wasm' {
+  return nativeHashing() ? 'native' : 'xxhash-wasm';
 }

@@ -4,6 +4,7 @@
 // them turns a piped fd 0 or 1 non-blocking, which would slow the blocking copy loop.
 import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
+import { useNativeAddon } from '../native.js';
 import { childrenGone, interrupt, interruptedBy } from '../pipe/interrupt.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run.js';
@@ -19,6 +20,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     setTimeout(() => process.exit(exitStatusOf(signal)), 10_000).unref();
   });
 }
+
+// The addon's fallbacks (pipes as they are, xxhash-wasm) on demand, for tests and a suspect build.
+if (process.env.SAVEKIT_NO_NATIVE === '1') useNativeAddon(false);
 
 let stdout: Writable | undefined;
 

@@ -3,6 +3,7 @@
 // (ARCHITECTURE.md, hot path 9; bench/RESULTS.md). Descriptors inherited in non-blocking mode
 // answer EAGAIN: wait a millisecond and try again rather than spin.
 import { fstatSync, fsyncSync, readSync, writeSync } from 'node:fs';
+import { nativeAddon } from '../native.js';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -75,11 +76,15 @@ export function isRegularFile(fd: number): boolean {
 
 /**
  * A page-aligned view of `size` bytes. Reads into a buffer 1 to 31 bytes past a page boundary
- * run about four times slower on x86; glibc places large chunks 16 bytes past a page, so the
- * view starts 4080 bytes in (measured: bench/RESULTS.md, "buffer alignment").
+ * run about four times slower on x86 (measured: bench/RESULTS.md, "buffer alignment"), and
+ * direct I/O takes nothing else. The addon says where the buffer lies; without it, the view
+ * starts 4080 bytes in, as glibc places an mmap'd chunk 16 bytes past a page (a direct write
+ * from a buffer that missed is refused, and DirectOutput then goes through the page cache).
  */
 export function alignedBuffer(size: number): Buffer {
-  return Buffer.allocUnsafeSlow(size + 4096).subarray(4080, 4080 + size);
+  const whole = Buffer.allocUnsafeSlow(size + 4096);
+  const gap = nativeAddon()?.alignmentGap?.(whole) ?? 4080;
+  return whole.subarray(gap, gap + size);
 }
 
 /** The writes and syncs of a copy, behind one seam so that a test can fail any of them. */

@@ -2,10 +2,12 @@
 // order the reader fills them and frees each one when done. Runs as a worker entry only.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createXxh64 } from '../hash.js';
+import { useNativeAddon } from '../native.js';
 import { END_OF_INPUT, FAILED, FREE, type HashWorkerData, slotLengthIndex, slotView } from './slots.js';
 
 const data = workerData as HashWorkerData;
 const control = new Int32Array(data.control);
+if (!data.native) useNativeAddon(false);
 try {
   const hasher = await createXxh64();
   for (let slot = 0; ; slot = (slot + 1) % data.slotCount) {

@@ -1,6 +1,7 @@
 // Shared memory between the reading thread and the hashing worker (ParallelHasher): a ring of
 // page-aligned chunk slots in one SharedArrayBuffer, and an Int32Array of slot states and
 // lengths. A slot is FREE (the reader may fill it) or FULL (the worker may hash it).
+import { nativeAddon } from '../native.js';
 
 export const FREE = 0;
 export const FULL = 1;
@@ -12,12 +13,15 @@ export interface HashWorkerData {
   control: SharedArrayBuffer;
   slotCount: number;
   slotBytes: number;
+  /** The addon is in use in the reading thread: the worker uses it too, or not. */
+  native: boolean;
 }
 
 const PAGE = 4096;
 
 export function createSlots(slotCount: number, slotBytes: number): HashWorkerData {
   return {
+    native: nativeAddon() !== null,
     memory: new SharedArrayBuffer(slotCount * slotBytes + PAGE),
     control: new SharedArrayBuffer(8 * slotCount),
     slotCount,

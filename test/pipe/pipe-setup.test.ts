@@ -1,11 +1,13 @@
-// The native addon is built by `npm install` and loads; it grows pipes and clears O_NONBLOCK.
+// The native addon is built by `npm install` and loads; it grows pipes, clears O_NONBLOCK, makes
+// pipes and finds page boundaries.
 // (Its absence would not change any byte, only speed: this test keeps it from going unnoticed.)
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { canGrowPipes, growPipe, makeBlocking, PIPE_BYTES } from '../../lib/pipe/pipe-setup.js';
+import { canGrowPipes, createPipe, growPipe, makeBlocking, PIPE_BYTES } from '../../lib/pipe/pipe-setup.js';
+import { nativeAddon } from '../../lib/native.js';
 import { alignedBuffer } from '../../lib/pipe/fd-io.js';
 import { tempDir } from '../helpers/samples.js';
 
@@ -27,8 +29,30 @@ test('grows a pipe to 1 MiB and makes it blocking; leaves a regular file alone',
   closeSync(file);
 });
 
-test('aligned buffers have the size asked for', () => {
-  assert.is(alignedBuffer(1024 * 1024).length, 1024 * 1024);
+test('aligned buffers have the size asked for and start on a page, after malloc has moved its threshold too', () => {
+  const gap = nativeAddon()!.alignmentGap;
+  for (const size of [4096, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024, 1024 * 1024]) {
+    const buffer = alignedBuffer(size);
+    assert.is(buffer.length, size);
+    assert.is(gap(buffer), 0, `a buffer of ${size}`);
+  }
+});
+
+test('a pipe: close-on-exec, bytes go through, the reader sees the end when the writer closes', () => {
+  const pipe = createPipe();
+  assert.ok(pipe !== null);
+  const [readFd, writeFd] = pipe;
+  for (const fd of pipe) {
+    const flags = /flags:\s*([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+    assert.ok((parseInt(flags, 8) & 0o2000000) !== 0, `fd ${fd} is close-on-exec (flags ${flags})`);
+  }
+  writeSync(writeFd, Buffer.from('through'));
+  closeSync(writeFd);
+  const buffer = Buffer.alloc(16);
+  assert.is(readSync(readFd, buffer, 0, 16, null), 7);
+  assert.is(buffer.toString('latin1', 0, 7), 'through');
+  assert.is(readSync(readFd, buffer, 0, 16, null), 0);
+  closeSync(readFd);
 });
 
 test.run();

@@ -1,0 +1,41 @@
+// savekit's optional native addon (native/): node-gyp-build loads build/Release (compiled at
+// install) or else the N-API prebuild shipped in prebuilds/linux-x64. Without either, callers
+// fall back: pipes keep their size, XXH64 runs in xxhash-wasm. Loaded once per thread.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeBinding {
+  setPipeSize(fd: number, bytes: number): number;
+  setBlocking(fd: number): number;
+  /** Bytes from the start of `bytes` to the next 4 KiB boundary of memory. */
+  alignmentGap(bytes: Uint8Array): number;
+  /** [readFd, writeFd], close-on-exec, or -errno. */
+  createPipe(): [number, number] | number;
+  /** Bytes of an XXH64 streaming state (an 8-byte-aligned Uint8Array the caller owns). */
+  XXH64_STATE_BYTES: number;
+  xxh64Init(state: Uint8Array, seed: bigint): void;
+  xxh64Update(state: Uint8Array, bytes: Uint8Array): void;
+  xxh64Digest(state: Uint8Array): string;
+  /** XXH64 of `page` with seeds 0 and PRIME64_1, big-endian, into `out`'s first 16 bytes. */
+  xxh64Page(page: Uint8Array, out: Uint8Array): void;
+}
+
+let binding: NativeBinding | null | undefined;
+
+/** The addon, or null when none fits this machine (or it was turned off). */
+export function nativeAddon(): NativeBinding | null {
+  if (binding === undefined) {
+    try {
+      const load = createRequire(import.meta.url)('node-gyp-build') as (root: string) => NativeBinding;
+      binding = load(fileURLToPath(new URL('../', import.meta.url)));
+    } catch {
+      binding = null;
+    }
+  }
+  return binding;
+}
+
+/** Runs this thread without the addon, on the fallbacks (SAVEKIT_NO_NATIVE=1, for tests and for a suspect build), or with it again. */
+export function useNativeAddon(use: boolean): void {
+  binding = use ? undefined : null;
+}

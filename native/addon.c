@@ -1,0 +1,17 @@
+/*
+ * savekit's native addon, optional everywhere: what Node.js does not expose (pipe-setup.c) and
+ * XXH64 without a copy (xxh64.c). lib/native.ts loads it; without it savekit falls back to
+ * leaving pipes as they are and to xxhash-wasm.
+ */
+#include <node_api.h>
+
+void register_pipe_setup(napi_env env, napi_value exports);
+void register_xxh64(napi_env env, napi_value exports);
+
+static napi_value init(napi_env env, napi_value exports) {
+  register_pipe_setup(env, exports);
+  register_xxh64(env, exports);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
