@@ -1,12 +1,11 @@
 // savekit apply: NEW rebuilt from BASE and a delta. The program (`zstd -dc` of the delta's body)
 // is read an operation at a time while BASE is walked beside it, as far as the next reference
-// and no further; NEW's stream goes out in NEW's payload format as it is rebuilt. The output
+// and no further; NEW's stream goes out in NEW's payload format as it is rebuilt, a raw NEW to
+// a file past the page cache (DirectOutput). The output
 // keeps the LibvirtQemudPart magic until BASE proved to be the delta's base and the rebuilt
 // stream's XXH64 equals NEW's; only then is it synced and given the Save magic.
-import type { ChildProcessByStdio } from 'node:child_process';
 import { closeSync, ftruncateSync, fstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { Readable } from 'node:stream';
 import { type FormatName, HEADER_BYTES, MAGIC_BYTES, MAGIC_PART } from '../constants.js';
 import { badDelta, DELTA_HEADER_BYTES, type DeltaHeader, decodeDeltaHeader, type DeltaTrailer, type StreamIdentity } from '../codec/delta/delta-layout.js';
 import { DeltaProgramReader } from '../codec/delta/program-reader.js';
@@ -16,16 +15,18 @@ import { RAM_FLAG } from '../codec/qemu/records.js';
 import { type PayloadSeal, withoutSeal, withSeal } from '../codec/seal.js';
 import { SaveImageError } from '../errors.js';
 import { createXxh64, type Xxh64 } from '../hash.js';
+import type { PageQueue } from '../codec/delta/page-queue.js';
 import { imagePages, seekOrdinal } from './base-pages.js';
 import { type CompressOptions, createPayloadSink, type PayloadSink } from './compressors.js';
-import { isRegularFile, readFully, realOutput, writeAll, writeSkippingZeros } from './fd-io.js';
+import { alignedBuffer, isRegularFile, readFully, realOutput, writeAll, writeSkippingZeros } from './fd-io.js';
+import { DIRECT_ALIGN, DirectOutput } from './direct-output.js';
 import { hashFileRange } from './file-digest.js';
 import { convertImage } from './convert.js';
 import { FdSource } from './fd-source.js';
 import { assertNotInterrupted } from './interrupt.js';
 import { createUnlinkedFile } from './spool.js';
-import { startProgram, watchExit } from './programs.js';
-import { Writeback } from './pump.js';
+import { startReadingProgram, watchExit } from './programs.js';
+import { APPLY_WRITEBACK_BYTES, Writeback } from './pump.js';
 
 export interface ApplyParams extends CompressOptions {
   /** BASE, its prologue not read yet. */
@@ -56,14 +57,8 @@ export interface ApplyResult {
   seal: PayloadSeal | null;
 }
 
+/** NEW is rebuilt 1 MiB at a time (on the 4 GiB pair, 256 KiB and 2 MiB batches were slower). */
 const BATCH_BYTES = 1024 * 1024;
-/**
- * A raw or sparse NEW is written as fast as BASE is read: an fdatasync started every 32 MiB keeps
- * the disk busy all along (measured on the 4 GiB pair: 1.9 s against 2.1 s with convert's 128
- * MiB, 2.8 s with none). A compressor's output keeps the sinks' usual interval.
- */
-const WRITEBACK_BYTES = 32 * 1024 * 1024;
-const ZEROS = Buffer.alloc(BATCH_BYTES);
 
 export async function applyDelta(params: ApplyParams): Promise<ApplyResult> {
   const head = Buffer.alloc(DELTA_HEADER_BYTES);
@@ -87,7 +82,7 @@ function compressOptions(params: CompressOptions): CompressOptions {
 
 /** NEW in the delta's own format, its header already read from `params.deltaFd`. */
 async function rebuild(params: ApplyParams, delta: DeltaHeader): Promise<ApplyResult> {
-  const child = await startProgram<ChildProcessByStdio<null, Readable, Readable>>('zstd', ['-dc'], [params.deltaFd, 'pipe', 'pipe'], `reading the delta ${params.deltaLabel}`);
+  const { child, chunks } = await startReadingProgram('zstd', ['-dc'], params.deltaFd, `reading the delta ${params.deltaLabel}`);
   const { exited, said } = watchExit(child);
   const base = imagePages(params.base, params.baseReadOptions ? { readOptions: params.baseReadOptions } : {});
   const reader = new DeltaProgramReader();
@@ -96,8 +91,8 @@ async function rebuild(params: ApplyParams, delta: DeltaHeader): Promise<ApplyRe
   let image: SaveImagePrologue | null = null;
   let trailer: DeltaTrailer | null = null;
   try {
-    for await (const chunk of child.stdout) {
-      reader.push(chunk as Buffer);
+    for await (const chunk of chunks) {
+      reader.push(chunk);
       for (let op = reader.next(); op !== null; op = reader.next()) {
         switch (op.op) {
           case 'prologue': {
@@ -119,10 +114,15 @@ async function rebuild(params: ApplyParams, delta: DeltaHeader): Promise<ApplyRe
               const queue = base.queue;
               while (queue.length > 0 && queue.ordinal < ordinal) queue.shift();
               if (queue.length === 0 && !(await seekOrdinal(base, ordinal))) throw baseMismatch(`BASE has ${base.queue.ordinal} page records; the delta uses record ${ordinal}`);
+              let run: RecordRun | null;
               if (op.op === 'pages') {
                 if (queue.body === null) throw baseMismatch(`BASE's page record ${ordinal} is a zero page; the delta takes a data page from it`);
                 const bytes = out!.bytes(queue.body);
                 if (bytes) await bytes;
+              } else if ((run = recordRun(queue, op.first + op.count - ordinal)) !== null) {
+                const bytes = out!.bytes(run.bytes);
+                if (bytes) await bytes;
+                ordinal += run.records - 1;
               } else {
                 const written = out!.record(queue.address, queue.body, queue.fill);
                 if (written) await written;
@@ -133,6 +133,7 @@ async function rebuild(params: ApplyParams, delta: DeltaHeader): Promise<ApplyRe
             trailer = op.trailer;
         }
       }
+      reader.keepCopies(); // the chunk's buffer is read into again
       params.onProgress?.(out?.streamBytes ?? 0);
       assertNotInterrupted();
     }
@@ -144,8 +145,7 @@ async function rebuild(params: ApplyParams, delta: DeltaHeader): Promise<ApplyRe
     if (!sameIdentity(baseEnd.identity, trailer.baseStream)) {
       throw baseMismatch(`BASE's stream is ${describe(baseEnd.identity)}; the delta was made from a stream of ${describe(trailer.baseStream)}`);
     }
-    await out.flush();
-    const rebuilt = out.identity();
+    const rebuilt = await out.identity();
     if (!sameIdentity(rebuilt, trailer.newStream)) {
       throw badDelta(`the rebuilt stream is ${describe(rebuilt)}, not ${describe(trailer.newStream)} as the delta says: the delta is damaged, or a page hash of its signature matched other bytes`);
     }
@@ -154,7 +154,7 @@ async function rebuild(params: ApplyParams, delta: DeltaHeader): Promise<ApplyRe
   } catch (error) {
     child.kill('SIGKILL');
     base.abort();
-    out?.abort();
+    await out?.abort();
     await exited;
     throw error;
   }
@@ -178,14 +178,11 @@ class StreamOut {
   readonly #image: SaveImagePrologue;
   readonly #format: FormatName;
   readonly #toFile: boolean;
+  readonly #target: BatchTarget;
   readonly #hasher: Xxh64;
-  readonly #sink: PayloadSink | null;
-  readonly #writeback: Writeback | null;
-  #batch = Buffer.allocUnsafe(BATCH_BYTES);
   #used = 0;
-  /** Stream bytes rebuilt (and, for sparse, the next write's offset past the payload's start). */
+  /** Stream bytes handed on (and, for sparse, the next write's offset past the payload's start). */
   streamBytes = 0;
-  #sinceWriteback = 0;
 
   static async open(params: ApplyParams, image: SaveImagePrologue, format: FormatName): Promise<StreamOut> {
     const fd = params.openOutput();
@@ -194,73 +191,86 @@ class StreamOut {
     const prologue = Buffer.from(image.prologueBytes);
     if (toFile) prologue.write(MAGIC_PART, 0, MAGIC_BYTES, 'latin1');
     else if (image.seal && format !== 'raw' && format !== 'sparse') encodeHeaderInto(withoutSeal(image.header), prologue, 0);
-    writeAll(fd, prologue, null); // from offset 0 of a new file: the payload follows from the file offset
-    const sink = format === 'sparse' && toFile ? null : await createPayloadSink(format === 'sparse' ? 'raw' : format, fd, { ...compressOptions(params), ...(format === 'raw' ? { writebackBytes: WRITEBACK_BYTES } : {}) });
-    return new StreamOut(fd, image, format, toFile, await createXxh64(), sink);
+    let target: BatchTarget;
+    if (toFile && format === 'raw') {
+      // The prologue's whole blocks through the page cache; the rest of its last block leads the first batch.
+      const aligned = prologue.length - (prologue.length % DIRECT_ALIGN);
+      writeAll(fd, prologue.subarray(0, aligned), 0);
+      target = new DirectOutput(fd, aligned, prologue.subarray(aligned));
+    } else {
+      writeAll(fd, prologue, null); // from offset 0 of a new file: the payload follows from the file offset
+      target = toFile && format === 'sparse' ? new SparseTarget(fd, image.payloadOffset) : new SinkTarget(await createPayloadSink(format === 'sparse' ? 'raw' : format, fd, compressOptions(params)));
+    }
+    return new StreamOut(fd, image, format, toFile, target, await createXxh64());
   }
 
-  private constructor(fd: number, image: SaveImagePrologue, format: FormatName, toFile: boolean, hasher: Xxh64, sink: PayloadSink | null) {
+  private constructor(fd: number, image: SaveImagePrologue, format: FormatName, toFile: boolean, target: BatchTarget, hasher: Xxh64) {
     this.#fd = fd;
     this.#image = image;
     this.#format = format;
     this.#toFile = toFile;
+    this.#target = target;
     this.#hasher = hasher;
-    this.#sink = sink;
-    this.#writeback = sink === null ? new Writeback(fd) : null;
   }
 
-  /** A CONTINUE record: a page of data, or a zero page of `fill` (a promise only when the batch was full). */
+  /** A CONTINUE record: a page of data, or a zero page of `fill` (a promise only when a batch filled up). */
   record(address: number, page: Buffer | null, fill: number): Promise<void> | void {
-    const size = 9 + (page?.length ?? 0);
-    if (this.#used + size > this.#batch.length) return this.flush().then(() => this.record(address, page, fill));
-    const batch = this.#batch;
-    const flags = (page === null ? RAM_FLAG.ZERO : RAM_FLAG.PAGE) | RAM_FLAG.CONTINUE;
-    batch.writeUInt32BE(Math.floor(address / 2 ** 32), this.#used);
-    batch.writeUInt32BE((address % 2 ** 32) + flags, this.#used + 4);
+    const batch = this.#target.batch;
+    const at = this.#used;
+    if (at + RECORD_HEAD_BYTES + (page?.length ?? 1) > batch.length) return this.#splitRecord(address, page, fill);
+    writeRecordHead(batch, at, address, page === null);
     if (page === null) {
-      batch[this.#used + 8] = fill;
-      this.#used += 9;
+      batch[at + RECORD_HEAD_BYTES] = fill;
+      this.#used = at + RECORD_HEAD_BYTES + 1;
     } else {
-      this.#used += 8 + page.copy(batch, this.#used + 8);
+      this.#used = at + RECORD_HEAD_BYTES + page.copy(batch, at + RECORD_HEAD_BYTES);
     }
   }
 
-  /** Bytes of the stream (a promise only when the batch was full). */
+  /** A record across the end of a batch: every batch but the last is filled whole (DirectOutput writes whole blocks). */
+  async #splitRecord(address: number, page: Buffer | null, fill: number): Promise<void> {
+    const head = Buffer.allocUnsafe(RECORD_HEAD_BYTES + 1);
+    writeRecordHead(head, 0, address, page === null);
+    head[RECORD_HEAD_BYTES] = fill;
+    await this.bytes(page === null ? head : head.subarray(0, RECORD_HEAD_BYTES));
+    if (page !== null) await this.bytes(page);
+  }
+
+  /** Bytes of the stream (a promise only when a batch filled up). */
   bytes(bytes: Buffer): Promise<void> | void {
-    if (this.#used + bytes.length <= this.#batch.length) {
-      this.#used += bytes.copy(this.#batch, this.#used);
+    const batch = this.#target.batch;
+    const fits = batch.length - this.#used;
+    if (bytes.length <= fits) {
+      this.#used += bytes.copy(batch, this.#used);
       return;
     }
-    return this.flush().then(() => this.#write(bytes));
+    this.#used += bytes.copy(batch, this.#used, 0, fits);
+    return this.#handOn(batch).then(() => this.bytes(bytes.subarray(fits)));
   }
 
+  /** Zeros of a sparse image's hole: hashed, sent down a pipe, left out of a file. */
   async hole(length: number): Promise<void> {
-    await this.flush();
     for (let left = length; left > 0; ) {
-      const n = Math.min(left, ZEROS.length);
-      this.#hasher.update(ZEROS.subarray(0, n));
-      if (this.#sink) await this.#sink.write(ZEROS.subarray(0, n)); // a pipe reads the hole's zeros
-      this.streamBytes += n;
+      const batch = this.#target.batch;
+      const n = Math.min(left, batch.length - this.#used);
+      batch.fill(0, this.#used, this.#used + n);
+      this.#used += n;
       left -= n;
+      if (this.#used === batch.length) await this.#fill(batch);
     }
   }
 
-  /** The stream rebuilt so far (after flush()). */
-  identity(): StreamIdentity {
-    if (this.#used > 0) throw new RangeError('flush before asking the identity');
+  /** The stream rebuilt: every byte handed on, and its identity. */
+  async identity(): Promise<StreamIdentity> {
+    if (this.#used > 0) await this.#fill(this.#target.batch.subarray(0, this.#used));
     return { length: this.streamBytes, digest: this.#hasher.digestHex() };
   }
 
-  /** Everything written and synced, then the Save magic (and, for a re-compressed payload, its seal). */
+  /** Everything written and synced, then the Save magic (and, for a re-compressed payload, its seal). Call after identity(). */
   async finish(): Promise<{ payloadOut: number | null; seal: PayloadSeal | null }> {
-    await this.flush();
     const payloadOffset = this.#image.payloadOffset;
-    if (this.#sink) await this.#sink.end();
-    else {
-      await this.#writeback!.settle();
-      this.#writeback!.rethrow();
-      if (fstatSync(this.#fd).size < payloadOffset + this.streamBytes) ftruncateSync(this.#fd, payloadOffset + this.streamBytes); // a trailing hole
-    }
+    await this.#target.end();
+    if (this.#format === 'sparse' && this.#toFile && fstatSync(this.#fd).size < payloadOffset + this.streamBytes) ftruncateSync(this.#fd, payloadOffset + this.streamBytes); // a trailing hole
     if (!this.#toFile) return { payloadOut: null, seal: null };
     const payloadOut = fstatSync(this.#fd).size - payloadOffset;
     realOutput.sync(this.#fd);
@@ -276,27 +286,125 @@ class StreamOut {
     return { payloadOut, seal };
   }
 
-  abort(): void {
-    this.#sink?.abort();
+  abort(): Promise<void> {
+    return this.#target.abort();
   }
 
-  async flush(): Promise<void> {
-    if (this.#used === 0) return;
-    const used = this.#used;
-    this.#used = 0;
-    await this.#write(this.#batch.subarray(0, used));
+  async #handOn(bytes: Buffer): Promise<void> {
+    await this.#fill(bytes);
   }
 
-  async #write(bytes: Buffer): Promise<void> {
+  /** The batch, filled to `bytes`, hashed and handed on; the next is filled from its start. */
+  #fill(bytes: Buffer): Promise<void> | void {
     this.#hasher.update(bytes);
-    if (this.#sink) await this.#sink.write(bytes);
-    else {
-      writeSkippingZeros(this.#fd, bytes, this.#image.payloadOffset + this.streamBytes); // zeros stay holes, as QEMU left them
-      if ((this.#sinceWriteback += bytes.length) >= WRITEBACK_BYTES) {
-        this.#sinceWriteback = 0;
-        this.#writeback!.start();
-      }
-    }
+    const at = this.streamBytes;
     this.streamBytes += bytes.length;
+    this.#used = 0;
+    return this.#target.submit(bytes.length, at);
+  }
+}
+
+const RECORD_HEAD_BYTES = 8;
+const CONTINUED_PAGE = RAM_FLAG.PAGE | RAM_FLAG.CONTINUE;
+
+interface RecordRun {
+  /** The records' bytes, as they lie in BASE's chunk. */
+  bytes: Buffer;
+  records: number;
+}
+
+/**
+ * BASE's data-page records from the queue's head on (at most `max`) that lie back to back in
+ * one chunk, each under the CONTINUE head NEW's record would have: NEW's records are those very
+ * bytes, copied as one span. A record per call cost more than its 4 KiB copy (the 4 GiB pair:
+ * see bench/RESULTS.md). Null when the head's record is not such a one.
+ */
+function recordRun(queue: PageQueue, max: number): RecordRun | null {
+  const first = queue.bodyAt(0);
+  if (first === null || first.byteOffset < RECORD_HEAD_BYTES) return null;
+  const chunk = Buffer.from(first.buffer, first.byteOffset - RECORD_HEAD_BYTES, first.buffer.byteLength - first.byteOffset + RECORD_HEAD_BYTES);
+  let end = 0;
+  let records = 0;
+  for (const limit = Math.min(max, queue.length); records < limit; records++) {
+    const body = records === 0 ? first : queue.bodyAt(records);
+    const address = queue.addressAt(records);
+    // The body follows the previous record in the same memory, under the head NEW would write.
+    if (body === null || body.buffer !== first.buffer || body.byteOffset - first.byteOffset !== end) break;
+    if (end + RECORD_HEAD_BYTES + body.length > chunk.length) break;
+    if (chunk.readUInt32BE(end) !== Math.floor(address / 2 ** 32) || chunk.readUInt32BE(end + 4) !== (address % 2 ** 32) + CONTINUED_PAGE) break;
+    end += RECORD_HEAD_BYTES + body.length;
+  }
+  return records === 0 ? null : { bytes: chunk.subarray(0, end), records };
+}
+
+/** The 8-byte head of a CONTINUE record of a data page or a zero page, big-endian as QEMU writes it. */
+function writeRecordHead(target: Buffer, at: number, address: number, zero: boolean): void {
+  const flags = (zero ? RAM_FLAG.ZERO : RAM_FLAG.PAGE) | RAM_FLAG.CONTINUE;
+  target.writeUInt32BE(Math.floor(address / 2 ** 32), at);
+  target.writeUInt32BE((address % 2 ** 32) + flags, at + 4);
+}
+
+/** Where StreamOut's batches go, in order, once hashed. */
+interface BatchTarget {
+  /** The buffer to fill next. */
+  readonly batch: Buffer;
+  /** Hands on `batch`'s first `length` bytes, the stream's bytes from `at`; `batch` may be another buffer after. */
+  submit(length: number, at: number): Promise<void> | void;
+  /** Everything handed on is written. */
+  end(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** A sparse NEW to a file: batches written at their offsets, whole pages of zeros left as holes, as QEMU left them. */
+class SparseTarget implements BatchTarget {
+  readonly batch = alignedBuffer(BATCH_BYTES);
+  readonly #fd: number;
+  readonly #payloadOffset: number;
+  readonly #writeback: Writeback;
+  #sinceWriteback = 0;
+
+  constructor(fd: number, payloadOffset: number) {
+    this.#fd = fd;
+    this.#payloadOffset = payloadOffset;
+    this.#writeback = new Writeback(fd);
+  }
+
+  submit(length: number, at: number): void {
+    writeSkippingZeros(this.#fd, this.batch.subarray(0, length), this.#payloadOffset + at);
+    if ((this.#sinceWriteback += length) >= APPLY_WRITEBACK_BYTES) {
+      this.#sinceWriteback = 0;
+      this.#writeback.start();
+    }
+  }
+
+  async end(): Promise<void> {
+    await this.#writeback.settle();
+    this.#writeback.rethrow();
+  }
+
+  abort(): Promise<void> {
+    return this.#writeback.settle();
+  }
+}
+
+/** Any other NEW (compressed, or down a pipe): through the format's sink. */
+class SinkTarget implements BatchTarget {
+  readonly batch = alignedBuffer(BATCH_BYTES);
+  readonly #sink: PayloadSink;
+
+  constructor(sink: PayloadSink) {
+    this.#sink = sink;
+  }
+
+  submit(length: number): Promise<void> | void {
+    return this.#sink.write(this.batch.subarray(0, length));
+  }
+
+  end(): Promise<void> {
+    return this.#sink.end();
+  }
+
+  async abort(): Promise<void> {
+    this.#sink.abort();
   }
 }

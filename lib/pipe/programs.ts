@@ -1,8 +1,12 @@
 // The compressors libvirt runs (`<name> -c` on save, `<name> -dc` on restore), started as child
 // processes: a missing program is ERR_MISSING_PROGRAM naming the Debian package that has it.
-import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, spawn, type StdioOptions } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { SaveImageError } from '../errors.js';
+import { readSome } from './fd-io.js';
 import { trackChild } from './interrupt.js';
+import { createPipe, growPipe, PIPE_BYTES } from './pipe-setup.js';
 
 const DEBIAN_PACKAGES: Record<string, string> = { gzip: 'gzip', bzip2: 'bzip2', xz: 'xz-utils', lzop: 'lzop', zstd: 'zstd' };
 
@@ -18,6 +22,48 @@ export async function startProgram<T extends ChildProcess>(program: string, args
     });
   });
   return child;
+}
+
+export interface ProgramOutput {
+  child: ChildProcessByStdio<null, null, Readable> | ChildProcessByStdio<null, Readable, Readable>;
+  /**
+   * The program's standard output, chunk by chunk. Each chunk is valid until the next is asked
+   * for: where the addon makes a pipe, one buffer is read into again and again, with blocking
+   * reads, and the program writes up to 1 MiB ahead (a child_process stream allocates 64 KiB
+   * per read, which grew apply's heap with the delta's size, and holds the program to a
+   * socket's ~200 KiB).
+   */
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>;
+}
+
+/** Starts `program` reading `stdinFd`; its standard output comes back as chunks. */
+export async function startReadingProgram(program: string, args: string[], stdinFd: number, purpose: string): Promise<ProgramOutput> {
+  const pipe = createPipe();
+  if (pipe === null) {
+    const child = await startProgram<ChildProcessByStdio<null, Readable, Readable>>(program, args, [stdinFd, 'pipe', 'pipe'], purpose);
+    return { child, chunks: child.stdout };
+  }
+  const [readFd, writeFd] = pipe;
+  let child: ChildProcessByStdio<null, null, Readable>;
+  try {
+    child = await startProgram<ChildProcessByStdio<null, null, Readable>>(program, args, [stdinFd, writeFd, 'pipe'], purpose);
+  } catch (error) {
+    closeSync(readFd);
+    throw error;
+  } finally {
+    closeSync(writeFd); // the child holds its own copy: the pipe ends when the program does
+  }
+  growPipe(readFd, PIPE_BYTES);
+  return { child, chunks: readInPlace(readFd) };
+}
+
+function* readInPlace(fd: number): Generator<Buffer> {
+  const buffer = Buffer.allocUnsafe(PIPE_BYTES);
+  try {
+    for (let n = readSome(fd, buffer, 0, buffer.length, null); n > 0; n = readSome(fd, buffer, 0, buffer.length, null)) yield buffer.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Gathers a started program's stderr; `exited` resolves with its status. */

@@ -11,6 +11,12 @@ import { Checkpoints } from './interrupt.js';
 import type { PayloadHasher } from './payload-hasher.js';
 
 export const WRITEBACK_EVERY_BYTES = 128 * 1024 * 1024;
+/**
+ * apply's page-cache writes (a sparse NEW, or a raw one where direct I/O is refused) are made
+ * as fast as BASE is read: an fdatasync started every 32 MiB keeps the disk busy all along (the
+ * 4 GiB pair: 1.9 s against 2.1 s with the 128 MiB above, 2.8 s with none; 8 to 64 MiB alike).
+ */
+export const APPLY_WRITEBACK_BYTES = 32 * 1024 * 1024;
 
 export interface PumpTargets {
   hasher?: PayloadHasher | null;

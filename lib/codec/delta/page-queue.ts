@@ -66,6 +66,16 @@ export class PageQueue {
     return this.#fill[this.#head]!;
   }
 
+  /** The body of the `k`th record from the head (k < length). */
+  bodyAt(k: number): Buffer | null {
+    return this.#body[(this.#head + k) % this.#rank.length]!;
+  }
+
+  /** The address of the `k`th record from the head (k < length). */
+  addressAt(k: number): number {
+    return this.#address[(this.#head + k) % this.#rank.length]!;
+  }
+
   /** Drops records before (rank, address) in BASE's order; true if one at or past it is left. */
   skipBefore(rank: number, address: number): boolean {
     while (this.#length > 0) {

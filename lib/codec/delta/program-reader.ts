@@ -30,6 +30,11 @@ export class DeltaProgramReader {
     this.#queue.push(chunk);
   }
 
+  /** Copies what is still queued of the chunks pushed, so the caller may refill them (after next() gave null). */
+  keepCopies(): void {
+    this.#queue.keepCopies();
+  }
+
   /** The next operation, or null until more bytes are pushed. */
   next(): ProgramOp | null {
     const queue = this.#queue;

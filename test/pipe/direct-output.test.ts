@@ -1,0 +1,127 @@
+// DirectOutput: a file written past the page cache in whole blocks comes out byte for byte as
+// written through it, for every lead, start and length around the block and batch boundaries;
+// through the page cache where direct I/O is refused or turned off; a full disk is its errno;
+// and a short batch can only be the last.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIRECT_ALIGN, DirectOutput } from '../../lib/pipe/direct-output.js';
+import { mountsUnavailable, mountTmpfs } from '../helpers/mounts.js';
+import { tempDir } from '../helpers/samples.js';
+
+const test = suite('pipe/direct-output');
+const MIB = 1024 * 1024;
+
+/** Writes `before` with a plain write, then `lead` + `body` through a DirectOutput from the block `before` ends on. */
+async function writeThrough(file: string, before: Buffer, lead: Buffer, body: Buffer, options: { direct?: boolean } = {}): Promise<{ direct: boolean }> {
+  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    writeSync(fd, before, 0, before.length, 0);
+    const out = new DirectOutput(fd, before.length, lead, options);
+    let at = 0;
+    do {
+      const batch = out.batch;
+      const n = Math.min(batch.length, body.length - at);
+      body.copy(batch, 0, at, at + n);
+      await out.submit(n);
+      at += n;
+    } while (at < body.length);
+    const direct = out.direct; // after every write: none was refused
+    await out.end();
+    return { direct };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether this folder's file system takes O_DIRECT (tmpfs on older kernels does not). */
+function takesDirect(dir: string): boolean {
+  try {
+    closeSync(openSync(join(dir, 'probe'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('every lead, start and length around block and batch boundaries: the same bytes, the true size', async () => {
+  const dir = tempDir();
+  const direct = takesDirect(dir);
+  let n = 0;
+  for (const before of [0, DIRECT_ALIGN, 2 * MIB]) {
+    for (const leadBytes of [0, 1, 13, DIRECT_ALIGN - 1]) {
+      for (const bodyBytes of [0, 1, DIRECT_ALIGN - leadBytes, MIB - leadBytes, MIB - leadBytes + 1, 3 * MIB + 4097]) {
+        const file = join(dir, `out-${n++}`);
+        const [head, lead, body] = [randomBytes(before), randomBytes(leadBytes), randomBytes(bodyBytes)];
+        const written = await writeThrough(file, head, lead, body);
+        assert.is(written.direct, direct, `direct I/O ${direct ? 'taken' : 'refused'} by the file system, the output said otherwise`);
+        const expected = Buffer.concat([head, lead, body]);
+        assert.is(statSync(file).size, expected.length, `size for ${before}+${leadBytes}+${bodyBytes}`);
+        assert.ok(readFileSync(file).equals(expected), `bytes for ${before}+${leadBytes}+${bodyBytes}`);
+      }
+    }
+  }
+});
+
+test('through the page cache when asked: the same bytes', async () => {
+  const dir = tempDir();
+  const [head, lead, body] = [randomBytes(8192), randomBytes(100), randomBytes(5 * MIB + 77)];
+  const file = join(dir, 'cached');
+  assert.is((await writeThrough(file, head, lead, body, { direct: false })).direct, false);
+  assert.ok(readFileSync(file).equals(Buffer.concat([head, lead, body])));
+});
+
+test('a short batch ends the file: another is refused', async () => {
+  const file = join(tempDir(), 'short');
+  const fd = openSync(file, 'w+');
+  try {
+    const out = new DirectOutput(fd, 0, Buffer.alloc(0));
+    out.batch.fill(7, 0, 10);
+    await out.submit(10);
+    assert.throws(() => out.submit(10), /only the last batch may be short/);
+    await out.end();
+    assert.ok(readFileSync(file).equals(Buffer.alloc(10, 7)));
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('a start off a block boundary, or a lead of a block, is refused', () => {
+  const fd = openSync(join(tempDir(), 'unaligned'), 'w+');
+  try {
+    assert.throws(() => new DirectOutput(fd, 100, Buffer.alloc(0)), /block boundary/);
+    assert.throws(() => new DirectOutput(fd, 0, Buffer.alloc(DIRECT_ALIGN)), /block boundary/);
+  } finally {
+    closeSync(fd);
+  }
+});
+
+const unavailable = mountsUnavailable();
+if (unavailable === null) {
+  for (const direct of [true, false]) {
+    test(`a full disk (${direct ? 'direct' : 'page cache'}): ENOSPC from submit or end, no unhandled rejection`, async () => {
+      const fs = mountTmpfs(4 * MIB);
+      const fd = openSync(join(fs.dir, 'out'), 'w+');
+      let caught: NodeJS.ErrnoException | null = null;
+      const out = new DirectOutput(fd, 0, Buffer.alloc(0), { direct });
+      try {
+        for (let i = 0; i < 16; i++) {
+          out.batch.fill(0x5a);
+          await out.submit(out.batch.length);
+        }
+        await out.end();
+      } catch (error) {
+        caught = error as NodeJS.ErrnoException;
+        await out.abort();
+      } finally {
+        closeSync(fd);
+        fs.free();
+      }
+      assert.is(caught?.code, 'ENOSPC', String(caught));
+    });
+  }
+}
+
+test.run();
