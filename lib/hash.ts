@@ -13,13 +13,6 @@ let api: Promise<XxhashApi> | null = null;
 /** An incremental XXH64 digest. */
 export interface Xxh64 {
   update(bytes: Uint8Array): void;
-  /**
-   * Hashes `bytes` on the addon's hashing thread, after everything queued before; returns the
-   * job to settle() before `bytes` change (with xxhash-wasm, hashes them here and returns 0).
-   */
-  queue(bytes: Uint8Array): number;
-  /** Waits until `job` (and each one queued before it) is hashed. */
-  settle(job: number): void;
   /** 16 lower-case hex digits, as `xxhsum -H1` prints. */
   digestHex(): string;
 }
@@ -29,35 +22,16 @@ export async function createXxh64(): Promise<Xxh64> {
   if (native) {
     const state = new Uint8Array(native.XXH64_STATE_BYTES);
     native.xxh64Init(state, 0n);
-    let last = 0; // the last job queued: the state is the hashing thread's until it is done
-    const settled = () => {
-      if (last > 0) native.xxh64Wait(last);
-      last = 0;
-    };
     return {
-      update(bytes) {
-        settled();
-        native.xxh64Update(state, bytes);
-      },
-      queue: (bytes) => (last = native.xxh64Queue(state, bytes)),
-      settle: (job) => native.xxh64Wait(job),
-      digestHex() {
-        settled();
-        return native.xxh64Digest(state);
-      },
+      update: (bytes) => native.xxh64Update(state, bytes),
+      digestHex: () => native.xxh64Digest(state),
     };
   }
   const hasher = (await (api ??= xxhash())).create64();
-  const update = (bytes: Uint8Array) => {
-    for (let at = 0; at < bytes.length; at += MAX_SLICE_BYTES) hasher.update(bytes.subarray(at, at + MAX_SLICE_BYTES));
-  };
   return {
-    update,
-    queue(bytes) {
-      update(bytes);
-      return 0;
+    update(bytes) {
+      for (let at = 0; at < bytes.length; at += MAX_SLICE_BYTES) hasher.update(bytes.subarray(at, at + MAX_SLICE_BYTES));
     },
-    settle() {},
     digestHex: () => hasher.digest().toString(16).padStart(16, '0'),
   };
 }
@@ -97,7 +71,7 @@ export async function createPageHasher(): Promise<(page: Uint8Array) => Buffer> 
 /** The addon, when it has XXH64 (a build/Release compiled from older sources may not). */
 function nativeHashing(): NativeBinding | null {
   const native = nativeAddon();
-  return typeof native?.xxh64Queue === 'function' ? native : null;
+  return typeof native?.xxh64Update === 'function' ? native : null;
 }
 
 /** Which XXH64 this process uses, for benchmarks and tests. */

@@ -16,10 +16,6 @@ export interface NativeBinding {
   xxh64Init(state: Uint8Array, seed: bigint): void;
   xxh64Update(state: Uint8Array, bytes: Uint8Array): void;
   xxh64Digest(state: Uint8Array): string;
-  /** Hashes `bytes` into `state` on the addon's hashing thread, in order; the job's number (0: hashed already). */
-  xxh64Queue(state: Uint8Array, bytes: Uint8Array): number;
-  /** Returns once job `job` and every one before it are hashed. */
-  xxh64Wait(job: number): void;
   /** XXH64 of `page` with seeds 0 and PRIME64_1, big-endian, into `out`'s first 16 bytes. */
   xxh64Page(page: Uint8Array, out: Uint8Array): void;
 }

@@ -5,7 +5,6 @@
  * Written from the algorithm's specification (github.com/Cyan4973/xxHash, doc/xxhash_spec.md);
  * its digests are checked against xxhash-wasm and xxhsum by test/hash.test.ts.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -124,73 +123,6 @@ static uint64_t xxh64(const uint8_t *p, size_t length, uint64_t seed) {
   return digest(&s);
 }
 
-/*
- * One hashing thread per process, fed in order: xxh64Queue() hands it a chunk and returns the
- * job's number at once, xxh64Wait(n) blocks until job n is hashed. The reading thread goes on
- * walking the chunk (or building the next batch) meanwhile; it keeps the state and the chunk
- * alive and unchanged until it has waited for the job. No JavaScript runs on this thread and no
- * byte is copied to it, so it costs none of what a worker thread's shared slots did (V8 copies
- * into a SharedArrayBuffer byte by byte; bench/RESULTS.md, "Deltas between saves").
- */
-typedef struct {
-  xxh64_state *state;
-  const uint8_t *data;
-  size_t length;
-} hash_job;
-
-/* The prebuild loads on glibc before 2.34 too (Debian 11), where pthread_create had this version. */
-#if defined(__GLIBC__) && defined(__x86_64__)
-__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
-#endif
-
-#define JOBS 64
-static hash_job jobs[JOBS];
-static uint64_t jobs_queued = 0, jobs_done = 0;
-static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jobs_waiting = PTHREAD_COND_INITIALIZER, jobs_finished = PTHREAD_COND_INITIALIZER;
-static int hashing_thread_started = 0;
-
-static void *hashing_thread(void *unused) {
-  (void)unused;
-  for (;;) {
-    pthread_mutex_lock(&jobs_lock);
-    while (jobs_done == jobs_queued) pthread_cond_wait(&jobs_waiting, &jobs_lock);
-    hash_job job = jobs[jobs_done % JOBS];
-    pthread_mutex_unlock(&jobs_lock);
-    update(job.state, job.data, job.length);
-    pthread_mutex_lock(&jobs_lock);
-    jobs_done++;
-    pthread_cond_broadcast(&jobs_finished);
-    pthread_mutex_unlock(&jobs_lock);
-  }
-  return NULL;
-}
-
-/* The job's number (from 1), or 0 when no thread could be started (the caller hashed nothing). */
-static uint64_t queue_job(xxh64_state *state, const uint8_t *data, size_t length) {
-  pthread_mutex_lock(&jobs_lock);
-  if (!hashing_thread_started) {
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, hashing_thread, NULL) != 0) {
-      pthread_mutex_unlock(&jobs_lock);
-      return 0;
-    }
-    hashing_thread_started = 1; /* never joined: it waits for work until the process ends */
-  }
-  while (jobs_queued - jobs_done == JOBS) pthread_cond_wait(&jobs_finished, &jobs_lock);
-  jobs[jobs_queued % JOBS] = (hash_job){state, data, length};
-  uint64_t number = ++jobs_queued;
-  pthread_cond_signal(&jobs_waiting);
-  pthread_mutex_unlock(&jobs_lock);
-  return number;
-}
-
-static void wait_job(uint64_t number) {
-  pthread_mutex_lock(&jobs_lock);
-  while (jobs_done < number) pthread_cond_wait(&jobs_finished, &jobs_lock);
-  pthread_mutex_unlock(&jobs_lock);
-}
-
 /* The bytes of a Buffer, any TypedArray view (over an ArrayBuffer or a SharedArrayBuffer), or NULL. */
 static int bytes_of(napi_env env, napi_value value, uint8_t **data, size_t *length) {
   bool is_typedarray = false;
@@ -245,34 +177,6 @@ static napi_value js_update(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* xxh64Queue(state, bytes): the job's number; the bytes are hashed into the state on the hashing thread, in order. */
-static napi_value js_queue(napi_env env, napi_callback_info info) {
-  napi_value argv[2], result;
-  uint8_t *data;
-  size_t length;
-  xxh64_state *s;
-  if (!args(env, info, 2, argv) || (s = state_of(env, argv[0])) == NULL || !bytes_of(env, argv[1], &data, &length)) {
-    napi_throw_type_error(env, NULL, "xxh64Queue(state, bytes) takes a state and a Uint8Array");
-    return NULL;
-  }
-  uint64_t number = queue_job(s, data, length);
-  if (number == 0) update(s, data, length); /* no thread: hashed here, nothing to wait for */
-  napi_create_double(env, (double)number, &result);
-  return result;
-}
-
-/* xxh64Wait(number): returns once job `number` (and every one before it) is hashed. */
-static napi_value js_wait(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  double number;
-  if (!args(env, info, 1, argv) || napi_get_value_double(env, argv[0], &number) != napi_ok) {
-    napi_throw_type_error(env, NULL, "xxh64Wait(number) takes a job number");
-    return NULL;
-  }
-  if (number > 0) wait_job((uint64_t)number);
-  return NULL;
-}
-
 /* xxh64Digest(state): 16 lower-case hex digits, as xxhsum -H1 prints them. */
 static napi_value js_digest(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
@@ -304,7 +208,6 @@ static napi_value js_page(napi_env env, napi_callback_info info) {
 void register_xxh64(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } functions[] = {
     {"xxh64Init", js_init}, {"xxh64Update", js_update}, {"xxh64Digest", js_digest}, {"xxh64Page", js_page},
-    {"xxh64Queue", js_queue}, {"xxh64Wait", js_wait},
   };
   napi_value fn, size;
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {

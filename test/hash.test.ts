@@ -42,22 +42,6 @@ test('cut into any updates, empty ones too: the digest of the whole', async () =
   );
 });
 
-test('queued on the hashing thread, two digests interleaved, mixed with plain updates: the same digests', async () => {
-  const [a, b] = [randomBytes(3 * 1024 * 1024 + 5), randomBytes(777_777)];
-  const [ha, hb] = [await createXxh64(), await createXxh64()];
-  const jobs: number[] = [];
-  for (let at = 0; at < a.length; at += 65_536) {
-    jobs.push(ha.queue(a.subarray(at, at + 65_536)));
-    if (at < b.length) jobs.push(hb.queue(b.subarray(at, at + 65_536)));
-  }
-  assert.ok(jobs.every((job, i) => i === 0 || job > jobs[i - 1]!), 'jobs are numbered in order');
-  hb.settle(jobs[0]!);
-  hb.update(Buffer.alloc(0)); // a plain update waits for the jobs queued before it
-  assert.is(ha.digestHex(), hex(wasm.h64Raw(a)));
-  assert.is(hb.digestHex(), hex(wasm.h64Raw(b)));
-  ha.settle(0);
-});
-
 test('a view of shared memory (the hashing thread reads its slots so)', async () => {
   const shared = new Uint8Array(new SharedArrayBuffer(70000), 3, 65536);
   shared.set(randomBytes(shared.length));
@@ -85,8 +69,6 @@ test('the addon refuses a state too small or misaligned, and bytes that are not 
   assert.throws(() => native.xxh64Update(state, new Uint16Array(4) as unknown as Uint8Array), /Uint8Array/);
   assert.throws(() => native.xxh64Update(state, 'text' as unknown as Uint8Array), /Uint8Array/);
   assert.throws(() => native.xxh64Page(Buffer.alloc(4096), Buffer.alloc(15)), /16-byte/);
-  assert.throws(() => native.xxh64Queue(state.subarray(1, 1 + native.XXH64_STATE_BYTES), Buffer.alloc(8)), /state/);
-  assert.throws(() => native.xxh64Wait('one' as unknown as number), /job number/);
   assert.is(native.xxh64Digest(state), hex(wasm.h64Raw(new Uint8Array(0))));
 });
 
@@ -107,8 +89,7 @@ test('turned off, XXH64 runs in xxhash-wasm with the same digests; turned on aga
     assert.is(xxh64Implementation(), 'xxhash-wasm');
     const after = await createXxh64();
     after.update(bytes.subarray(0, 5));
-    assert.is(after.queue(bytes.subarray(5)), 0, 'xxhash-wasm hashes a queued chunk at once');
-    after.settle(0);
+    after.update(bytes.subarray(5));
     assert.is(after.digestHex(), before.digestHex());
     const hashPage = await createPageHasher();
     const expected = Buffer.alloc(16);

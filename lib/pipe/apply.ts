@@ -180,8 +180,6 @@ class StreamOut {
   readonly #toFile: boolean;
   readonly #target: BatchTarget;
   readonly #hasher: Xxh64;
-  /** Hashing jobs of the batches in flight, oldest first. */
-  readonly #jobs: number[] = [];
   #used = 0;
   /** Stream bytes handed on (and, for sparse, the next write's offset past the payload's start). */
   streamBytes = 0;
@@ -289,7 +287,6 @@ class StreamOut {
   }
 
   abort(): Promise<void> {
-    this.#hasher.settle(this.#jobs.at(-1) ?? 0); // the hashing thread is done with every batch before they can go
     return this.#target.abort();
   }
 
@@ -297,19 +294,9 @@ class StreamOut {
     await this.#fill(bytes);
   }
 
-  /**
-   * The batch, filled to `bytes`, hashed and handed on; the next is filled from its start. With
-   * batches in flight (DirectOutput's ring), the hash runs on the addon's hashing thread too, and
-   * the job of the batch whose buffer comes round next is settled before it is filled again.
-   */
+  /** The batch, filled to `bytes`, hashed and handed on; the next is filled from its start. */
   #fill(bytes: Buffer): Promise<void> | void {
-    const ring = this.#target.ring;
-    if (ring > 1) {
-      this.#jobs.push(this.#hasher.queue(bytes));
-      if (this.#jobs.length >= ring) this.#hasher.settle(this.#jobs.shift()!);
-    } else {
-      this.#hasher.update(bytes);
-    }
+    this.#hasher.update(bytes);
     const at = this.streamBytes;
     this.streamBytes += bytes.length;
     this.#used = 0;
@@ -361,8 +348,6 @@ function writeRecordHead(target: Buffer, at: number, address: number, zero: bool
 interface BatchTarget {
   /** The buffer to fill next. */
   readonly batch: Buffer;
-  /** Batches that may be in flight at once: 1 when `batch` is the same buffer every time. */
-  readonly ring: number;
   /** Hands on `batch`'s first `length` bytes, the stream's bytes from `at`; `batch` may be another buffer after. */
   submit(length: number, at: number): Promise<void> | void;
   /** Everything handed on is written. */
@@ -373,7 +358,6 @@ interface BatchTarget {
 /** A sparse NEW to a file: batches written at their offsets, whole pages of zeros left as holes, as QEMU left them. */
 class SparseTarget implements BatchTarget {
   readonly batch = alignedBuffer(BATCH_BYTES);
-  readonly ring = 1;
   readonly #fd: number;
   readonly #payloadOffset: number;
   readonly #writeback: Writeback;
@@ -406,7 +390,6 @@ class SparseTarget implements BatchTarget {
 /** Any other NEW (compressed, or down a pipe): through the format's sink. */
 class SinkTarget implements BatchTarget {
   readonly batch = alignedBuffer(BATCH_BYTES);
-  readonly ring = 1;
   readonly #sink: PayloadSink;
 
   constructor(sink: PayloadSink) {

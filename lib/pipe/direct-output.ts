@@ -52,9 +52,6 @@ export class DirectOutput {
     this.#writeback = new Writeback(fd);
   }
 
-  /** Buffers in turn: a batch's buffer is filled again `ring` batches later. */
-  readonly ring = RING;
-
   /** Where the caller's next bytes go: the current buffer, past its lead. */
   get batch(): Buffer {
     return this.#batch;

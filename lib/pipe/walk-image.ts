@@ -62,9 +62,8 @@ export interface WalkImageOptions extends Pick<WalkOptions, 'onPage' | 'onDevice
    */
   onPrologue?: (image: SaveImagePrologue) => ((chunk: Buffer) => void) | null | void;
   /**
-   * Hash the decompressed stream (XXH64) on the addon's one hashing thread, which reads the
-   * chunks where they lie (a worker thread per image, with its own slots, had made delta no
-   * faster and up to 30 MiB larger; bench/RESULTS.md). Without the addon, in this thread.
+   * Hash the decompressed stream (XXH64), in this thread: a hashing thread per image made delta
+   * no faster and up to 30 MiB larger (reads and hashing share the memory bandwidth; bench/RESULTS.md).
    */
   hashStream?: boolean;
 }
@@ -77,26 +76,18 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
   }
   const hasher = options.hashStream ? await createXxh64() : null;
   let streamLength = 0;
-  // Where the stream's bytes pass (a raw or sparse payload is the stream; a compressed one's as it
-  // is decompressed): hashed on the addon's hashing thread; the job is settled before the chunk's
-  // buffer is read into again (or, for a decompressed chunk nothing else holds, at once).
-  const hashStreamBytes = hasher
+  // Where the stream's bytes pass (a raw or sparse payload is the stream; a compressed one's as it is decompressed).
+  const onStreamBytes = hasher
     ? (chunk: Buffer) => {
+        hasher.update(chunk);
         streamLength += chunk.length;
-        return hasher.queue(chunk);
       }
     : null;
-  const walk = await walkPayload(source, image, format, options, hashStreamBytes && hasher ? { queue: hashStreamBytes, settle: (job) => hasher.settle(job) } : null);
+  const walk = await walkPayload(source, image, format, options, onStreamBytes);
   return { ...walk, stream: hasher ? { length: streamLength, digest: hasher.digestHex() } : null };
 }
 
-/** The stream's hashing: queue a chunk, settle a job before its chunk changes. */
-interface StreamHashing {
-  queue(chunk: Buffer): number;
-  settle(job: number): void;
-}
-
-async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, hashing: StreamHashing | null): Promise<Omit<ImageWalk, 'stream'>> {
+async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, onStreamBytes: ((chunk: Buffer) => void) | null): Promise<Omit<ImageWalk, 'stream'>> {
   const first = source.next();
   if (first === null) throw new SaveImageError('ERR_TRUNCATED', `the image ends at offset ${image.payloadOffset}, where its payload should start`, { offset: image.payloadOffset });
   const mismatch = describePayloadMismatch(image.header.format, first);
@@ -115,30 +106,22 @@ async function walkPayload(source: FdSource, image: SaveImagePrologue, format: F
   if (format === 'raw' || format === 'sparse') {
     const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: image.payloadOffset, description: tailDescription(source, image) });
     const checkpoints = new Checkpoints();
-    const mayJump = !onStored && !onStream && !hashing;
-    // The hashing jobs of the last two chunks: the source reads the next one into the buffer of the one before.
-    let earlier = 0;
-    let latest = 0;
-    try {
-      for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, mayJump)) {
-        onStored?.(chunk);
-        if (hashing) [earlier, latest] = [latest, hashing.queue(chunk)];
-        if (onStream) await onStream(chunk);
-        walker.feed(chunk);
-        onProgress?.(source.position - image.payloadOffset);
-        await checkpoints.tick(chunk.length);
-        hashing?.settle(earlier);
-      }
-    } finally {
-      hashing?.settle(latest); // on a failure too: the hashing thread must be done with the buffers before they can go
+    const mayJump = !onStored && !onStream && !onStreamBytes;
+    for (let chunk: Buffer | null = first; chunk !== null; chunk = nextChunk(source, walker, mayJump)) {
+      onStored?.(chunk);
+      onStreamBytes?.(chunk);
+      if (onStream) await onStream(chunk);
+      walker.feed(chunk);
+      onProgress?.(source.position - image.payloadOffset);
+      await checkpoints.tick(chunk.length);
     }
     const summary = walker.end();
     return { image, summary, payloadLength: source.position - image.payloadOffset };
   }
   const walker = new QemuStreamWalker({ ...walkerOptions, baseOffset: 0, offsetsOf: `the decompressed ${format} stream` });
-  const onDecompressed = hashing
+  const onDecompressed = onStreamBytes
     ? (chunk: Buffer) => {
-        hashing.settle(hashing.queue(chunk)); // the decompressor's chunk: nothing keeps it alive past this call
+        onStreamBytes(chunk);
         return onStream?.(chunk);
       }
     : onStream;
