@@ -59,6 +59,8 @@ export interface ApplyResult {
 
 /** NEW is rebuilt 1 MiB at a time (on the 4 GiB pair, 256 KiB and 2 MiB batches were slower). */
 const BATCH_BYTES = 1024 * 1024;
+/** A hole's zeros, hashed without being written. */
+const ZEROS = Buffer.alloc(BATCH_BYTES);
 
 export async function applyDelta(params: ApplyParams): Promise<ApplyResult> {
   const head = Buffer.alloc(DELTA_HEADER_BYTES);
@@ -245,11 +247,17 @@ class StreamOut {
       return;
     }
     this.#used += bytes.copy(batch, this.#used, 0, fits);
-    return this.#handOn(batch).then(() => this.bytes(bytes.subarray(fits)));
+    return Promise.resolve(this.#fill(batch)).then(() => this.bytes(bytes.subarray(fits)));
   }
 
-  /** Zeros of a sparse image's hole: hashed, sent down a pipe, left out of a file. */
+  /** Zeros of a sparse image's hole: hashed, and left out of a sparse file or sent down a pipe. */
   async hole(length: number): Promise<void> {
+    if (this.#target.leavesHoles) {
+      if (this.#used > 0) await this.#fill(this.#target.batch.subarray(0, this.#used));
+      for (let left = length; left > 0; left -= ZEROS.length) this.#hasher.update(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+      this.streamBytes += length;
+      return;
+    }
     for (let left = length; left > 0; ) {
       const batch = this.#target.batch;
       const n = Math.min(left, batch.length - this.#used);
@@ -269,8 +277,7 @@ class StreamOut {
   /** Everything written and synced, then the Save magic (and, for a re-compressed payload, its seal). Call after identity(). */
   async finish(): Promise<{ payloadOut: number | null; seal: PayloadSeal | null }> {
     const payloadOffset = this.#image.payloadOffset;
-    await this.#target.end();
-    if (this.#format === 'sparse' && this.#toFile && fstatSync(this.#fd).size < payloadOffset + this.streamBytes) ftruncateSync(this.#fd, payloadOffset + this.streamBytes); // a trailing hole
+    await this.#target.end(this.streamBytes);
     if (!this.#toFile) return { payloadOut: null, seal: null };
     const payloadOut = fstatSync(this.#fd).size - payloadOffset;
     realOutput.sync(this.#fd);
@@ -288,10 +295,6 @@ class StreamOut {
 
   abort(): Promise<void> {
     return this.#target.abort();
-  }
-
-  async #handOn(bytes: Buffer): Promise<void> {
-    await this.#fill(bytes);
   }
 
   /** The batch, filled to `bytes`, hashed and handed on; the next is filled from its start. */
@@ -330,7 +333,6 @@ function recordRun(queue: PageQueue, max: number): RecordRun | null {
     const address = queue.addressAt(records);
     // The body follows the previous record in the same memory, under the head NEW would write.
     if (body === null || body.buffer !== first.buffer || body.byteOffset - first.byteOffset !== end) break;
-    if (end + RECORD_HEAD_BYTES + body.length > chunk.length) break;
     if (chunk.readUInt32BE(end) !== Math.floor(address / 2 ** 32) || chunk.readUInt32BE(end + 4) !== (address % 2 ** 32) + CONTINUED_PAGE) break;
     end += RECORD_HEAD_BYTES + body.length;
   }
@@ -348,38 +350,39 @@ function writeRecordHead(target: Buffer, at: number, address: number, zero: bool
 interface BatchTarget {
   /** The buffer to fill next. */
   readonly batch: Buffer;
+  /** Leaves a hole for zeros (a batch may then be handed on short), rather than taking them as bytes. */
+  readonly leavesHoles: boolean;
   /** Hands on `batch`'s first `length` bytes, the stream's bytes from `at`; `batch` may be another buffer after. */
   submit(length: number, at: number): Promise<void> | void;
-  /** Everything handed on is written. */
-  end(): Promise<void>;
+  /** Everything handed on is written; the stream was `streamBytes` long. */
+  end(streamBytes: number): Promise<void>;
   abort(): Promise<void>;
 }
 
 /** A sparse NEW to a file: batches written at their offsets, whole pages of zeros left as holes, as QEMU left them. */
 class SparseTarget implements BatchTarget {
   readonly batch = alignedBuffer(BATCH_BYTES);
+  readonly leavesHoles = true;
   readonly #fd: number;
   readonly #payloadOffset: number;
   readonly #writeback: Writeback;
-  #sinceWriteback = 0;
 
   constructor(fd: number, payloadOffset: number) {
     this.#fd = fd;
     this.#payloadOffset = payloadOffset;
-    this.#writeback = new Writeback(fd);
+    this.#writeback = new Writeback(fd, APPLY_WRITEBACK_BYTES);
   }
 
   submit(length: number, at: number): void {
     writeSkippingZeros(this.#fd, this.batch.subarray(0, length), this.#payloadOffset + at);
-    if ((this.#sinceWriteback += length) >= APPLY_WRITEBACK_BYTES) {
-      this.#sinceWriteback = 0;
-      this.#writeback.start();
-    }
+    this.#writeback.wrote(length);
   }
 
-  async end(): Promise<void> {
+  async end(streamBytes: number): Promise<void> {
     await this.#writeback.settle();
     this.#writeback.rethrow();
+    const end = this.#payloadOffset + streamBytes;
+    if (fstatSync(this.#fd).size < end) ftruncateSync(this.#fd, end); // a trailing hole
   }
 
   abort(): Promise<void> {
@@ -390,6 +393,7 @@ class SparseTarget implements BatchTarget {
 /** Any other NEW (compressed, or down a pipe): through the format's sink. */
 class SinkTarget implements BatchTarget {
   readonly batch = alignedBuffer(BATCH_BYTES);
+  readonly leavesHoles = false;
   readonly #sink: PayloadSink;
 
   constructor(sink: PayloadSink) {

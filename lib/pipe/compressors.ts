@@ -65,9 +65,9 @@ export function compressCommand(format: string, options: CompressOptions): { pro
 }
 
 /** A sink writing `format` to `fd` from its current offset on. */
-export async function createPayloadSink(format: string, fd: number, options: CompressOptions & { writebackBytes?: number } = {}): Promise<PayloadSink> {
+export async function createPayloadSink(format: string, fd: number, options: CompressOptions = {}): Promise<PayloadSink> {
   const sink = format === 'raw' ? rawSink(fd) : format === 'gzip' ? gzipSink(fd, options.level) : await programSink(format, fd, options);
-  return isRegularFile(fd) ? withWriteback(sink, fd, options.writebackBytes ?? WRITEBACK_EVERY_BYTES) : sink;
+  return isRegularFile(fd) ? withWriteback(sink, fd) : sink;
 }
 
 function rawSink(fd: number): PayloadSink {
@@ -75,17 +75,16 @@ function rawSink(fd: number): PayloadSink {
 }
 
 /**
- * To a file, an fdatasync is started every 128 MiB of payload (or `every` bytes; from here,
- * whoever writes the file): the disk writes back during the conversion, and the final fsync
- * finds little to do.
+ * To a file, an fdatasync is started every 128 MiB of payload: the disk writes back during the
+ * conversion, and the final fsync finds little to do.
  */
-function withWriteback(sink: PayloadSink, fd: number, every: number): PayloadSink {
+function withWriteback(sink: PayloadSink, fd: number): PayloadSink {
   const writeback = new Writeback(fd);
   let since = 0;
   return {
     async write(chunk) {
       await sink.write(chunk);
-      if ((since += chunk.length) < every) return;
+      if ((since += chunk.length) < WRITEBACK_EVERY_BYTES) return;
       since = 0;
       await nextTurn(); // lets the previous fdatasync report back
       writeback.start();

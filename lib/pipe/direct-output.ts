@@ -25,13 +25,12 @@ export class DirectOutput {
   readonly #buffers = Array.from({ length: RING }, () => alignedBuffer(BATCH_BYTES));
   readonly #pending: (Promise<void> | null)[] = Array.from({ length: RING }, () => null);
   #turn = 0;
-  /** Where the current buffer goes in the file, and the bytes already at its start. */
+  /** Where the caller's next bytes go: the current buffer, past its lead. */
+  #batch: Buffer;
+  /** Where the current buffer goes in the file (after the last batch, the file's true end: its padding is cut back), and the bytes already at its start. */
   #offset: number;
   #lead: number;
-  /** Bytes written (the file's true end; a last batch is padded to a block, then cut back). */
-  #end: number;
-  #writeback: Writeback;
-  #sinceWriteback = 0;
+  readonly #writeback: Writeback;
   /** A batch shorter than a whole buffer ends the file: nothing may follow it. */
   #ended = false;
 
@@ -46,10 +45,9 @@ export class DirectOutput {
     this.#directFd = options.direct === false ? null : openDirect(fd);
     this.#offset = offset;
     this.#lead = lead.length;
-    this.#end = offset + lead.length;
     this.#buffers[0]!.set(lead);
     this.#batch = this.#buffers[0]!.subarray(lead.length);
-    this.#writeback = new Writeback(fd);
+    this.#writeback = new Writeback(fd, APPLY_WRITEBACK_BYTES);
   }
 
   /** Where the caller's next bytes go: the current buffer, past its lead. */
@@ -57,12 +55,13 @@ export class DirectOutput {
     return this.#batch;
   }
 
+  /** Zeros are taken as bytes: the direct writes are whole blocks, back to back. */
+  readonly leavesHoles = false;
+
   /** True while the batches go past the page cache. */
   get direct(): boolean {
     return this.#directFd !== null && !this.#refused;
   }
-
-  #batch: Buffer;
 
   /** Sends the first `length` bytes of `batch` (the whole of it, but for the last); waits only when the ring is full. */
   submit(length: number): Promise<void> | void {
@@ -71,12 +70,11 @@ export class DirectOutput {
     const used = this.#lead + length;
     this.#ended = used < buffer.length;
     const blocks = Math.ceil(used / DIRECT_ALIGN) * DIRECT_ALIGN;
-    buffer.fill(0, used, blocks); // a last, partial block: cut back to #end by end()
+    buffer.fill(0, used, blocks); // a last, partial block: end() cuts the file back to #offset
     const written = this.#write(buffer.subarray(0, blocks), this.#offset);
     written.catch(() => undefined); // reported when the ring comes round to it, or by end()
     this.#pending[this.#turn] = written;
     this.#offset += used;
-    this.#end = this.#offset;
     this.#lead = 0;
     this.#turn = (this.#turn + 1) % RING;
     this.#batch = this.#buffers[this.#turn]!;
@@ -85,13 +83,14 @@ export class DirectOutput {
     return previous ?? undefined;
   }
 
-  /** Everything written (and the file cut to its true end); the caller syncs it. */
+  /** Everything written, a lead no batch followed too, and the file cut to its true end; the caller syncs it. */
   async end(): Promise<void> {
     try {
+      if (this.#lead > 0) await this.submit(0);
       for (const pending of this.#pending) await pending;
       await this.#writeback.settle();
       this.#writeback.rethrow();
-      ftruncateSync(this.#fd, this.#end);
+      ftruncateSync(this.#fd, this.#offset);
     } finally {
       this.#closeDirect();
     }
@@ -116,10 +115,7 @@ export class DirectOutput {
       }
     }
     writeAll(this.#fd, bytes, offset);
-    if ((this.#sinceWriteback += bytes.length) >= APPLY_WRITEBACK_BYTES) {
-      this.#sinceWriteback = 0;
-      this.#writeback.start();
-    }
+    this.#writeback.wrote(bytes.length);
   }
 
   #closeDirect(): void {

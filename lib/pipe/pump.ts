@@ -64,8 +64,20 @@ export async function pumpPayload(source: FdSource, targets: PumpTargets): Promi
 export class Writeback {
   #pending: Promise<void> | null = null;
   #error: unknown = null;
+  #sinceStart = 0;
 
-  constructor(readonly fd: number) {}
+  /** `every`: the bytes written between two fdatasyncs, for wrote(). */
+  constructor(
+    readonly fd: number,
+    readonly every = WRITEBACK_EVERY_BYTES,
+  ) {}
+
+  /** Counts `bytes` written; starts an fdatasync once `every` bytes went by since the last. */
+  wrote(bytes: number): void {
+    if ((this.#sinceStart += bytes) < this.every) return;
+    this.#sinceStart = 0;
+    this.start();
+  }
 
   start(): void {
     if (this.#pending) return;

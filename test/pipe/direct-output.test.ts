@@ -88,6 +88,23 @@ test('a short batch ends the file: another is refused', async () => {
   }
 });
 
+test('a lead no batch followed is written by end(): the prologue\'s last block is not lost', async () => {
+  for (const direct of [true, false]) {
+    const file = join(tempDir(), 'lead-only');
+    const fd = openSync(file, 'w+');
+    try {
+      const head = randomBytes(DIRECT_ALIGN);
+      writeSync(fd, head, 0, head.length, 0);
+      const lead = randomBytes(77);
+      const out = new DirectOutput(fd, DIRECT_ALIGN, lead, { direct });
+      await out.end();
+      assert.ok(readFileSync(file).equals(Buffer.concat([head, lead])), `direct: ${direct}`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+});
+
 test('a start off a block boundary, or a lead of a block, is refused', () => {
   const fd = openSync(join(tempDir(), 'unaligned'), 'w+');
   try {
