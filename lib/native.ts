@@ -1,6 +1,7 @@
 // savekit's optional native addon (native/): node-gyp-build loads build/Release (compiled at
 // install) or else the N-API prebuild shipped in prebuilds/linux-x64. Without either, callers
-// fall back: pipes keep their size, XXH64 runs in xxhash-wasm. Loaded once per thread.
+// fall back: pipes keep their size, XXH64 runs in xxhash-wasm, copies use Buffer.copy. Loaded
+// once per thread.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +19,8 @@ export interface NativeBinding {
   xxh64Digest(state: Uint8Array): string;
   /** XXH64 of `page` with seeds 0 and PRIME64_1, big-endian, into `out`'s first 16 bytes. */
   xxh64Page(page: Uint8Array, out: Uint8Array): void;
+  /** `source` into `target` from `targetStart` with streaming stores (past the CPU cache); returns its length. */
+  copyPastCache(target: Uint8Array, targetStart: number, source: Uint8Array): number;
 }
 
 let binding: NativeBinding | null | undefined;

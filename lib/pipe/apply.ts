@@ -225,7 +225,7 @@ class StreamOut {
       batch[at + RECORD_HEAD_BYTES] = fill;
       this.#used = at + RECORD_HEAD_BYTES + 1;
     } else {
-      this.#used = at + RECORD_HEAD_BYTES + page.copy(batch, at + RECORD_HEAD_BYTES);
+      this.#used = at + RECORD_HEAD_BYTES + this.#target.copy(page, at + RECORD_HEAD_BYTES);
     }
   }
 
@@ -243,10 +243,10 @@ class StreamOut {
     const batch = this.#target.batch;
     const fits = batch.length - this.#used;
     if (bytes.length <= fits) {
-      this.#used += bytes.copy(batch, this.#used);
+      this.#used += this.#target.copy(bytes, this.#used);
       return;
     }
-    this.#used += bytes.copy(batch, this.#used, 0, fits);
+    this.#used += this.#target.copy(bytes.subarray(0, fits), this.#used);
     return Promise.resolve(this.#fill(batch)).then(() => this.bytes(bytes.subarray(fits)));
   }
 
@@ -352,6 +352,8 @@ interface BatchTarget {
   readonly batch: Buffer;
   /** Leaves a hole for zeros (a batch may then be handed on short), rather than taking them as bytes. */
   readonly leavesHoles: boolean;
+  /** Copies `source` into `batch` at `at`; returns its length. */
+  readonly copy: (source: Buffer, at: number) => number;
   /** Hands on `batch`'s first `length` bytes, the stream's bytes from `at`; `batch` may be another buffer after. */
   submit(length: number, at: number): Promise<void> | void;
   /** Everything handed on is written; the stream was `streamBytes` long. */
@@ -359,10 +361,16 @@ interface BatchTarget {
   abort(): Promise<void>;
 }
 
+/** A copy into a batch that the CPU reads next (scanned for zeros, or written to a pipe or compressor): an ordinary one. */
+function copyInto(batch: Buffer): (source: Buffer, at: number) => number {
+  return (source, at) => source.copy(batch, at);
+}
+
 /** A sparse NEW to a file: batches written at their offsets, whole pages of zeros left as holes, as QEMU left them. */
 class SparseTarget implements BatchTarget {
   readonly batch = alignedBuffer(BATCH_BYTES);
   readonly leavesHoles = true;
+  readonly copy = copyInto(this.batch);
   readonly #fd: number;
   readonly #payloadOffset: number;
   readonly #writeback: Writeback;
@@ -394,6 +402,7 @@ class SparseTarget implements BatchTarget {
 class SinkTarget implements BatchTarget {
   readonly batch = alignedBuffer(BATCH_BYTES);
   readonly leavesHoles = false;
+  readonly copy = copyInto(this.batch);
   readonly #sink: PayloadSink;
 
   constructor(sink: PayloadSink) {

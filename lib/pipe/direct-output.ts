@@ -7,6 +7,7 @@
 // refuses direct I/O (tmpfs on older kernels, some FUSE and network file systems) the same
 // batches are written through the page cache, with an fdatasync started every 32 MiB.
 import { closeSync, constants, ftruncateSync, openSync, write } from 'node:fs';
+import { nativeAddon } from '../native.js';
 import { alignedBuffer, writeAll } from './fd-io.js';
 import { APPLY_WRITEBACK_BYTES, Writeback } from './pump.js';
 
@@ -57,6 +58,12 @@ export class DirectOutput {
 
   /** Zeros are taken as bytes: the direct writes are whole blocks, back to back. */
   readonly leavesHoles = false;
+
+  /**
+   * Copies `source` into the batch at `at`; returns its length. The disk reads a batch next, not
+   * the CPU: the addon's streaming stores skip fetching its lines into the cache (native/copy.c).
+   */
+  readonly copy: (source: Buffer, at: number) => number = pastCacheCopy(() => this.#batch);
 
   /** True while the batches go past the page cache. */
   get direct(): boolean {
@@ -123,6 +130,12 @@ export class DirectOutput {
     closeSync(this.#directFd);
     this.#directFd = null;
   }
+}
+
+function pastCacheCopy(batch: () => Buffer): (source: Buffer, at: number) => number {
+  const native = nativeAddon();
+  if (typeof native?.copyPastCache !== 'function') return (source, at) => source.copy(batch(), at);
+  return (source, at) => native.copyPastCache(batch(), at, source);
 }
 
 /** The file behind `fd` opened again for direct writes, or null where it cannot be. */

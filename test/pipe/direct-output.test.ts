@@ -1,12 +1,14 @@
 // DirectOutput: a file written past the page cache in whole blocks comes out byte for byte as
 // written through it, for every lead, start and length around the block and batch boundaries;
 // through the page cache where direct I/O is refused or turned off; a full disk is its errno;
-// and a short batch can only be the last.
+// and a short batch can only be the last. Its batch copy (streaming stores in the addon) lands
+// every byte where Buffer.copy would, at any alignment, and refuses what does not fit.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { nativeAddon, useNativeAddon } from '../../lib/native.js';
 import { DIRECT_ALIGN, DirectOutput } from '../../lib/pipe/direct-output.js';
 import { mountsUnavailable, mountTmpfs } from '../helpers/mounts.js';
 import { tempDir } from '../helpers/samples.js';
@@ -24,7 +26,7 @@ async function writeThrough(file: string, before: Buffer, lead: Buffer, body: Bu
     do {
       const batch = out.batch;
       const n = Math.min(batch.length, body.length - at);
-      body.copy(batch, 0, at, at + n);
+      assert.is(out.copy(body.subarray(at, at + n), 0), n);
       await out.submit(n);
       at += n;
     } while (at < body.length);
@@ -45,6 +47,46 @@ function takesDirect(dir: string): boolean {
     return false;
   }
 }
+
+test('the addon copies past the cache like Buffer.copy: every alignment of both ends, every length around its 64-byte steps', () => {
+  const copyPastCache = nativeAddon()!.copyPastCache;
+  const source = randomBytes(8192 + 200);
+  for (const sourceStart of [0, 1, 8, 15, 16, 63, 64]) {
+    for (const targetStart of [0, 1, 7, 8, 15, 16, 40, 64]) {
+      for (const length of [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 200, 4096, 4104, 8192 + 7]) {
+        const target = Buffer.alloc(targetStart + length + 64, 0xa5);
+        const expected = Buffer.from(target);
+        source.copy(expected, targetStart, sourceStart, sourceStart + length);
+        assert.is(copyPastCache(target, targetStart, source.subarray(sourceStart, sourceStart + length)), length);
+        assert.ok(target.equals(expected), `source +${sourceStart}, target +${targetStart}, ${length} bytes`);
+      }
+    }
+  }
+});
+
+test("the addon's copy refuses what does not fit, and what is not bytes", () => {
+  const copyPastCache = nativeAddon()!.copyPastCache;
+  const target = Buffer.alloc(100, 7);
+  assert.throws(() => copyPastCache(target, 90, Buffer.alloc(11)), /does not fit/);
+  assert.throws(() => copyPastCache(target, -1, Buffer.alloc(1)), /does not fit/);
+  assert.throws(() => copyPastCache(target, 101, Buffer.alloc(0)), /does not fit/);
+  assert.throws(() => copyPastCache(target, 0, 'bytes' as unknown as Buffer), /takes a Uint8Array/);
+  assert.throws(() => copyPastCache(new Uint16Array(50) as unknown as Buffer, 0, Buffer.alloc(1)), /takes a Uint8Array/);
+  assert.ok(target.equals(Buffer.alloc(100, 7)), 'nothing written by a refused copy');
+  assert.is(copyPastCache(target, 100, Buffer.alloc(0)), 0);
+});
+
+test('without the addon, the batch copy is Buffer.copy', async () => {
+  const dir = tempDir();
+  useNativeAddon(false);
+  try {
+    const body = randomBytes(3 * MIB + 4097);
+    await writeThrough(join(dir, 'plain'), randomBytes(DIRECT_ALIGN), randomBytes(13), body);
+    assert.ok(readFileSync(join(dir, 'plain')).subarray(DIRECT_ALIGN + 13).equals(body));
+  } finally {
+    useNativeAddon(true); // the test files after this one share the process
+  }
+});
 
 test('every lead, start and length around block and batch boundaries: the same bytes, the true size', async () => {
   const dir = tempDir();
