@@ -4,7 +4,7 @@
 // their sum; overlapped, the copy costs the slower of the two (bench/RESULTS.md).
 import { Worker } from 'node:worker_threads';
 import { SaveImageError } from '../errors.js';
-import { createSlots, END_OF_INPUT, FAILED, FREE, FULL, type HashWorkerData, slotLengthIndex } from './slots.js';
+import { createSlots, END_OF_INPUT, FAILED, FREE, FULL, type HashWorkerData, slotLengthIndex, slotView } from './slots.js';
 
 const SLOT_COUNT = 4;
 const WAIT_MS = 1000;
@@ -20,7 +20,10 @@ export class ParallelHasher {
   constructor(slotBytes: number) {
     this.#data = createSlots(SLOT_COUNT, slotBytes);
     this.#control = new Int32Array(this.#data.control);
-    this.buffers = Array.from({ length: SLOT_COUNT }, (_, slot) => Buffer.from(this.#data.memory, slot * slotBytes, slotBytes));
+    this.buffers = Array.from({ length: SLOT_COUNT }, (_, slot) => {
+      const view = slotView(this.#data, slot, slotBytes);
+      return Buffer.from(view.buffer, view.byteOffset, view.length);
+    });
     const entry = new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url);
     // Its stdout and stderr stay its own: piping them to ours would create our stdout stream and
     // turn a piped fd 1 non-blocking under the copy loop (EAGAIN at every full pipe).

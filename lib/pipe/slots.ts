@@ -15,17 +15,21 @@ export interface HashWorkerData {
   slotBytes: number;
   /** The addon is in use in the reading thread: the worker uses it too, or not. */
   native: boolean;
+  /** Where the first slot starts in `memory`: its first 4 KiB boundary, so file reads land page on page. */
+  firstSlot: number;
 }
 
 const PAGE = 4096;
 
 export function createSlots(slotCount: number, slotBytes: number): HashWorkerData {
+  const memory = new SharedArrayBuffer(slotCount * slotBytes + PAGE);
   return {
     native: nativeAddon() !== null,
-    memory: new SharedArrayBuffer(slotCount * slotBytes + PAGE),
+    memory,
     control: new SharedArrayBuffer(8 * slotCount),
     slotCount,
     slotBytes,
+    firstSlot: nativeAddon()?.alignmentGap(new Uint8Array(memory)) ?? 0,
   };
 }
 
@@ -36,5 +40,5 @@ export function slotLengthIndex(data: HashWorkerData, slot: number): number {
 
 /** A view of `length` bytes of a slot. */
 export function slotView(data: HashWorkerData, slot: number, length: number): Uint8Array {
-  return new Uint8Array(data.memory, slot * data.slotBytes, length);
+  return new Uint8Array(data.memory, data.firstSlot + slot * data.slotBytes, length);
 }
