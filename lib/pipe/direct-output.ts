@@ -132,6 +132,7 @@ export class DirectOutput {
   }
 }
 
+/** The copy into the current batch: the addon's, or Buffer.copy where it is not loaded (or lacks it). */
 function pastCacheCopy(batch: () => Buffer): (source: Buffer, at: number) => number {
   const native = nativeAddon();
   if (typeof native?.copyPastCache !== 'function') return (source, at) => source.copy(batch(), at);

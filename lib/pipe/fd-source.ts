@@ -19,7 +19,7 @@ export const CHUNK_BYTES = 1024 * 1024;
  * A file's reads start on its 4 KiB pages, so the kernel copies each page cache page onto a
  * page of the buffer. A payload starts wherever the XML ends; one that started in the last 15
  * bytes of a page was read at 2.1 GB/s instead of 9 on this project's AMD EPYC machine (the
- * kernel's `rep movsb`, 1 to 15 bytes out of step; bench/RESULTS.md, "Deltas between saves"):
+ * kernel's `rep movsb`, 1 to 15 bytes out of step; bench/RESULTS.md, "Buffer alignment"):
  * the first read after an unaligned position stops at a page boundary, the rest start on one.
  */
 const FILE_PAGE_BYTES = 4096;
