@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <node_api.h>
+#include "bytes.h"
 #if defined(__x86_64__)
 #include <emmintrin.h>
 #endif
@@ -33,13 +34,6 @@ static void copy_streaming(uint8_t *dst, const uint8_t *src, size_t n) {
   _mm_sfence(); /* the streamed lines are ordered before anything written after (the write syscall) */
 #endif
   memcpy(dst, src, n);
-}
-
-static int bytes_of(napi_env env, napi_value value, uint8_t **data, size_t *length) {
-  bool is_typedarray = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray) return 0;
-  return napi_get_typedarray_info(env, value, &type, length, (void **)data, NULL, NULL) == napi_ok && type == napi_uint8_array;
 }
 
 /* copyPastCache(target, targetStart, source): source's bytes into target from targetStart; returns their count. */

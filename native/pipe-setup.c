@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <node_api.h>
+#include "bytes.h"
 
 /* setPipeSize(fd, bytes): the pipe's new capacity, or -errno (not a pipe, over the limit). */
 static napi_value set_pipe_size(napi_env env, napi_callback_info info) {
@@ -76,15 +77,10 @@ static napi_value create_pipe(napi_env env, napi_callback_info info) {
  * from mmap: once malloc's threshold has grown, it comes from the heap anywhere).
  */
 static napi_value alignment_gap(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  size_t argc = 1, length;
   napi_value argv[1], result;
-  bool is_typedarray = false;
-  napi_typedarray_type type;
-  size_t length, offset;
-  void *data;
-  napi_value arraybuffer;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_is_typedarray(env, argv[0], &is_typedarray) != napi_ok || !is_typedarray ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &data, &arraybuffer, &offset) != napi_ok) {
+  uint8_t *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !bytes_of(env, argv[0], &data, &length)) {
     napi_throw_type_error(env, NULL, "alignmentGap(bytes) takes a Uint8Array");
     return NULL;
   }

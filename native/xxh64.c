@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <node_api.h>
+#include "bytes.h"
 
 #define PRIME1 0x9E3779B185EBCA87ULL
 #define PRIME2 0xC2B2AE3D27D4EB4FULL
@@ -121,20 +122,6 @@ static uint64_t xxh64(const uint8_t *p, size_t length, uint64_t seed) {
   init(&s, seed);
   update(&s, p, length);
   return digest(&s);
-}
-
-/* The bytes of a Buffer, any TypedArray view (over an ArrayBuffer or a SharedArrayBuffer), or NULL. */
-static int bytes_of(napi_env env, napi_value value, uint8_t **data, size_t *length) {
-  bool is_typedarray = false;
-  if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray) return 0;
-  napi_typedarray_type type;
-  size_t count, offset;
-  napi_value arraybuffer;
-  void *base;
-  if (napi_get_typedarray_info(env, value, &type, &count, &base, &arraybuffer, &offset) != napi_ok || type != napi_uint8_array) return 0;
-  *data = base;
-  *length = count;
-  return 1;
 }
 
 static xxh64_state *state_of(napi_env env, napi_value value) {

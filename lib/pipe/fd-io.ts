@@ -75,15 +75,23 @@ export function isRegularFile(fd: number): boolean {
 }
 
 /**
- * A page-aligned view of `size` bytes. Reads into a buffer 1 to 31 bytes past a page boundary
- * run about four times slower on x86 (measured: bench/RESULTS.md, "buffer alignment"), and
- * direct I/O takes nothing else. The addon says where the buffer lies; without it, the view
- * starts 4080 bytes in, as glibc places an mmap'd chunk 16 bytes past a page (a direct write
- * from a buffer that missed is refused, and DirectOutput then goes through the page cache).
+ * Bytes from the start of `bytes` to the next 4 KiB boundary of memory: the addon's answer, or
+ * else 4080, as glibc places an mmap'd chunk (and V8 a SharedArrayBuffer's data) 16 bytes past a
+ * page. A guess that missed costs speed only: a direct write from a buffer off a page is refused,
+ * and DirectOutput then goes through the page cache.
+ */
+export function pageGap(bytes: Uint8Array): number {
+  return nativeAddon()?.alignmentGap?.(bytes) ?? 4080;
+}
+
+/**
+ * A page-aligned view of `size` bytes. Direct I/O takes nothing else, and the kernel's copy out
+ * of the page cache runs about four times slower into a buffer 1 to 15 bytes out of step with
+ * the page modulo 64 (bench/RESULTS.md, "Buffer alignment").
  */
 export function alignedBuffer(size: number): Buffer {
   const whole = Buffer.allocUnsafeSlow(size + 4096);
-  const gap = nativeAddon()?.alignmentGap?.(whole) ?? 4080;
+  const gap = pageGap(whole);
   return whole.subarray(gap, gap + size);
 }
 

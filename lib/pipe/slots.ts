@@ -2,6 +2,7 @@
 // page-aligned chunk slots in one SharedArrayBuffer, and an Int32Array of slot states and
 // lengths. A slot is FREE (the reader may fill it) or FULL (the worker may hash it).
 import { nativeAddon } from '../native.js';
+import { pageGap } from './fd-io.js';
 
 export const FREE = 0;
 export const FULL = 1;
@@ -29,7 +30,7 @@ export function createSlots(slotCount: number, slotBytes: number): HashWorkerDat
     control: new SharedArrayBuffer(8 * slotCount),
     slotCount,
     slotBytes,
-    firstSlot: nativeAddon()?.alignmentGap(new Uint8Array(memory)) ?? 0,
+    firstSlot: pageGap(new Uint8Array(memory)),
   };
 }
 

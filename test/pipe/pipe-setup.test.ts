@@ -36,6 +36,10 @@ test('aligned buffers have the size asked for and start on a page, after malloc 
     assert.is(buffer.length, size);
     assert.is(gap(buffer), 0, `a buffer of ${size}`);
   }
+  const aligned = alignedBuffer(8192);
+  assert.is(gap(aligned.subarray(1)), 4095, 'one byte past a page: the next boundary is 4095 bytes on');
+  assert.throws(() => gap(new Uint16Array(8) as unknown as Uint8Array), /Uint8Array/);
+  assert.throws(() => gap('bytes' as unknown as Uint8Array), /Uint8Array/);
 });
 
 test('a pipe: close-on-exec, bytes go through, the reader sees the end when the writer closes', () => {
