@@ -88,11 +88,11 @@ export const command: Command = {
     let output: OpenedFd | null = null;
     const started = process.hrtime.bigint();
     try {
-      if (inPlace) {
-        lock = await lockImage(inArg);
-        replacement = createReplacement(inArg);
-      }
+      if (inPlace) lock = await lockImage(inArg);
+      // Stamped before the temporary appears: whatever writes the image from then on is seen at
+      // the commit (stamped after it, a write in between was taken for the image as read).
       const source = new FdSource(input.fd, { growPipe: growPipes(io) });
+      if (inPlace) replacement = createReplacement(inArg);
       const result = await withProgress(io, values, (hooks) =>
         convertImage({
           source,
