@@ -17,6 +17,7 @@ import { createXxh64 } from '../hash.js';
 import type { FdSource } from './fd-source.js';
 import { assertNotInterrupted, Checkpoints } from './interrupt.js';
 import { decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from './programs.js';
+import { pipeTo } from './pipe-to.js';
 
 /**
  * The tail read first for the device description (QEMU writes it last): 64 KiB, then 1 MiB,
@@ -185,7 +186,7 @@ async function decompressInto(
   );
   if (format === 'gzip') {
     const gunzip = createGunzip();
-    storedChunks.pipe(gunzip);
+    pipeTo(storedChunks, gunzip);
     try {
       for await (const chunk of gunzip) {
         assertNotInterrupted();
@@ -201,7 +202,7 @@ async function decompressInto(
   const child = await startProgram<ChildProcessWithoutNullStreams>(program, ['-dc'], ['pipe', 'pipe', 'pipe'], `reading a ${format} payload`);
   const { exited, said } = watchExit(child);
   child.stdin.on('error', () => undefined); // the program may stop reading first; its status says why
-  storedChunks.pipe(child.stdin);
+  pipeTo(storedChunks, child.stdin);
   for await (const chunk of child.stdout) {
     assertNotInterrupted();
     if (onStream) await onStream(chunk as Buffer);

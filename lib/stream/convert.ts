@@ -15,6 +15,7 @@ import { planRewrite } from '../edit/plan.js';
 import { SaveImageError } from '../errors.js';
 import { type CompressOptions, compressCommand, decompressCommand } from '../pipe/compressors.js';
 import { compressorFailed, decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from '../pipe/programs.js';
+import { pipeTo } from '../pipe/pipe-to.js';
 import { readImageStream } from './read-image.js';
 
 export interface ConvertStreamOptions extends CompressOptions {
@@ -65,14 +66,14 @@ async function decoder(from: FormatName, payload: Readable): Promise<{ stream: R
   if (from === 'raw') return { stream: payload, done: async () => undefined, abort: () => payload.destroy() };
   if (from === 'gzip') {
     const gunzip = createGunzip();
-    payload.pipe(gunzip);
+    pipeTo(payload, gunzip);
     return { stream: gunzip, done: async () => undefined, abort: () => gunzip.destroy() };
   }
   const { program } = decompressCommand(from);
   const child = await startProgram<ChildProcessWithoutNullStreams>(program, ['-dc'], ['pipe', 'pipe', 'pipe'], `reading a ${from} payload`);
   const { exited, said } = watchExit(child);
   child.stdin.on('error', () => undefined); // its exit status says why
-  payload.pipe(child.stdin);
+  pipeTo(payload, child.stdin);
   return {
     stream: child.stdout,
     async done() {

@@ -3,6 +3,7 @@
 // with several blocks, parts and pages past 4 GiB, and every way it must refuse.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { convertImage } from '../../lib/pipe/convert.js';
 import { convertStream } from '../../lib/stream/convert.js';
 import { rejectsWithCode } from '../helpers/assert-code.js';
 import { planRewrite } from '../../lib/edit/plan.js';
-import { json, runBinary, runInProcess } from '../helpers/cli.js';
+import { json, runBinary, runInProcess, SAVEKIT_BIN } from '../helpers/cli.js';
 import { bytesAt } from '../helpers/files.js';
 import { copySample, readSample, samplePath, tempDir } from '../helpers/samples.js';
 import { QemuStreamBuilder, ram } from '../helpers/qemu-stream.js';
@@ -364,5 +365,27 @@ if (unavailable === null) {
     fs.free();
   });
 }
+
+test('a compressor writing to a slow reader of stdout: every byte, no EAGAIN (a pipe() once made fd 1 non-blocking)', () => {
+  const dir = tempDir();
+  for (const [source, format] of [
+    ['libvirt-9.0/gzip.save', 'zstd'],
+    ['libvirt-9.0/xz.save', 'bzip2'],
+    ['libvirt-9.0/raw.save', 'lzop'],
+    ['libvirt-11.3/zstd.save', 'xz'],
+    ['libvirt-7.0/bzip2.save', 'gzip'],
+  ] as const) {
+    const expected = runBinary(['convert', '--format', format, samplePath(source), '-']);
+    assert.is(expected.status, 0, expected.stderr);
+    const out = join(dir, `${format}.save`);
+    // The reader starts late: zstd and the others fill the pipe and must wait, not fail.
+    const slow = spawnSync('bash', ['-c', 'set -o pipefail; "$NODE" "$SAVEKIT" convert --format "$FORMAT" "$IN" - | (sleep 0.4; cat > "$OUT")'], {
+      env: { ...process.env, NODE: process.execPath, SAVEKIT: SAVEKIT_BIN, FORMAT: format, IN: samplePath(source), OUT: out },
+      encoding: 'utf8',
+    });
+    assert.is(slow.status, 0, `${source} -> ${format}: ${slow.stderr}`);
+    assert.ok(readFileSync(out).equals(expected.stdout), `${source} -> ${format}: ${readFileSync(out).length} bytes, not ${expected.stdout.length}`);
+  }
+});
 
 test.run();
