@@ -1,9 +1,11 @@
 // savekit's optional native addon (native/): node-gyp-build loads build/Release (compiled at
-// install) or else the N-API prebuild shipped in prebuilds/linux-x64. Without either, callers
-// fall back: pipes keep their size, XXH64 runs in xxhash-wasm, copies use Buffer.copy. Loaded
-// once per thread.
+// install) or else the N-API prebuild shipped in prebuilds/linux-<arch>. Inside the one-file
+// executable (packaging/build-exe.ts) the addon is one of the executable's assets instead.
+// Without either, callers fall back: pipes keep their size, XXH64 runs in xxhash-wasm, copies
+// use Buffer.copy. Loaded once per thread.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { executableAsset, loadAddonFromBytes } from './sea.js';
 
 export interface NativeBinding {
   setPipeSize(fd: number, bytes: number): number;
@@ -23,19 +25,28 @@ export interface NativeBinding {
   copyPastCache(target: Uint8Array, targetStart: number, source: Uint8Array): number;
 }
 
+/** The name of the addon among the one-file executable's assets. */
+export const ADDON_ASSET = 'savekit_native.node';
+
 let binding: NativeBinding | null | undefined;
 
 /** The addon, or null when none fits this machine (or it was turned off). */
 export function nativeAddon(): NativeBinding | null {
   if (binding === undefined) {
     try {
-      const load = createRequire(import.meta.url)('node-gyp-build') as (root: string) => NativeBinding;
-      binding = load(fileURLToPath(new URL('../', import.meta.url)));
+      binding = loadBinding();
     } catch {
       binding = null;
     }
   }
   return binding;
+}
+
+function loadBinding(): NativeBinding | null {
+  const asset = executableAsset(ADDON_ASSET);
+  if (asset !== undefined) return asset === null ? null : (loadAddonFromBytes(asset) as NativeBinding);
+  const load = createRequire(import.meta.url)('node-gyp-build') as (root: string) => NativeBinding;
+  return load(fileURLToPath(new URL('../', import.meta.url)));
 }
 
 /** Runs this thread without the addon, on the fallbacks (SAVEKIT_NO_NATIVE=1, for tests and for a suspect build), or with it again. */

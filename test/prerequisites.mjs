@@ -21,6 +21,10 @@ export const PROGRAMS = {
   mount: 'mount', // tmpfs mounts for the full and read-only disk tests
   umount: 'mount',
   mkfifo: 'coreutils',
+  groff: 'groff-base', // the man page made from the command specs, linted and rendered
+  mandoc: 'mandoc',
+  man: 'man-db',
+  bash: 'bash', // the completion script, driven as bash drives it
 };
 
 /** The programs of PROGRAMS that `path` (a PATH value) lacks. */

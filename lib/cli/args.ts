@@ -14,6 +14,10 @@ export interface CommandSpec {
   help: string;
   options: OptionSpec;
   positionals: { min: number; max: number };
+  /** The values an option takes, where they are a fixed list (for shell completion and the man page). */
+  choices?: Record<string, readonly string[]>;
+  /** The values a positional takes, where they are a fixed list. */
+  positionalChoices?: readonly string[];
 }
 
 export type ParsedValues = Record<string, string | boolean | undefined>;

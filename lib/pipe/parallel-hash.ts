@@ -4,7 +4,11 @@
 // their sum; overlapped, the copy costs the slower of the two (bench/RESULTS.md).
 import { Worker } from 'node:worker_threads';
 import { SaveImageError } from '../errors.js';
+import { executableAsset } from '../sea.js';
 import { createSlots, END_OF_INPUT, FAILED, FREE, FULL, type HashWorkerData, slotLengthIndex, slotView } from './slots.js';
+
+/** The hashing thread's code among the one-file executable's assets (a CommonJS bundle). */
+export const HASH_WORKER_ASSET = 'hash-worker.cjs';
 
 const SLOT_COUNT = 4;
 const WAIT_MS = 1000;
@@ -24,10 +28,13 @@ export class ParallelHasher {
       const view = slotView(this.#data, slot, slotBytes);
       return Buffer.from(view.buffer, view.byteOffset, view.length);
     });
-    const entry = new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url);
     // Its stdout and stderr stay its own: piping them to ours would create our stdout stream and
     // turn a piped fd 1 non-blocking under the copy loop (EAGAIN at every full pipe).
-    this.#worker = new Worker(entry, { workerData: this.#data, stdout: true, stderr: true });
+    const options = { workerData: this.#data, stdout: true, stderr: true };
+    const bundled = executableAsset(HASH_WORKER_ASSET);
+    this.#worker = bundled
+      ? new Worker(Buffer.from(bundled).toString('utf8'), { ...options, eval: true }) // the one-file executable has no files to run
+      : new Worker(new URL(import.meta.url.endsWith('.ts') ? './hash-worker.ts' : './hash-worker.js', import.meta.url), options);
     this.#digest = new Promise((resolve, reject) => {
       this.#worker.once('message', (message: string | { error: string }) =>
         typeof message === 'string' ? resolve(message) : reject(new SaveImageError('ERR_IO', `the hashing thread failed: ${message.error}`)),

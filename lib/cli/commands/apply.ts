@@ -43,6 +43,7 @@ ${QUIET_HELP}
 Exit status: 0 success, 1 image or I/O error, 2 usage error.`,
   options: { ...COMMON_OPTIONS, ...QUIET_OPTION, format: { type: 'string' }, level: { type: 'string' }, threads: { type: 'string' } },
   positionals: { min: 2, max: 3 },
+  choices: { format: FORMATS },
 };
 
 export const command: Command = {

@@ -40,6 +40,7 @@ Options:
   --xml FILE           new domain XML (checked like savekit define)
 ${RUN_STATE_HELP}
   --version 2|3        write version 2 (libvirt) or 3 (savekit's block sequence)
+  --drop-extensions    allow 3 -> 2 to drop blocks other than the XML and cookie
   --slack BYTES        NUL bytes after the blocks (default 65536, as libvirt)
   --force              skip the ABI check of --xml
 ${QUIET_HELP}
@@ -61,6 +62,7 @@ Exit status: 0 success, 1 image or I/O error, 2 usage error.`,
     ...QUIET_OPTION,
   },
   positionals: { min: 0, max: 2 },
+  choices: { format: FORMATS, version: ['2', '3'] },
 };
 
 export const command: Command = {

@@ -43,6 +43,7 @@ A reader that closes stdout early ends the copy quietly.`,
     ...QUIET_OPTION,
   },
   positionals: { min: 0, max: 2 },
+  choices: { version: ['2', '3'] },
 };
 
 export const command: Command = {

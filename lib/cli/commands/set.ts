@@ -27,6 +27,7 @@ Exit status: 0 success (also when nothing changed), 1 image or I/O error, 2 usag
     ...RUN_STATE_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
+  choices: { version: ['2', '3'] },
 };
 
 export const command: Command = {

@@ -42,6 +42,7 @@ ${QUIET_HELP}
 ${COMMON_HELP}`,
   options: { ...COMMON_OPTIONS, ...QUIET_OPTION, device: { type: 'string', multiple: true }, format: { type: 'string' }, registers: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
+  choices: { format: ['analyze-migration'] },
 };
 
 export const command: Command = {

@@ -1,0 +1,35 @@
+// What each error code means, for people: the man page's ERRORS section. The codes themselves
+// live in lib/errors.ts; a Record over ErrorCode keeps this list complete when one is added.
+import type { ErrorCode } from '../errors.js';
+
+export const ERROR_MEANINGS: Record<ErrorCode, string> = {
+  ERR_TRUNCATED: 'the image ends inside the header, the data region or the payload (a sealed payload shorter than its seal; a raw QEMU stream without its end)',
+  ERR_PARTIAL_IMAGE: 'magic LibvirtQemudPart: the writer did not finish',
+  ERR_BAD_MAGIC: 'not a libvirt QEMU save image',
+  ERR_UNSUPPORTED_VERSION: 'version not 0..3 in either byte order',
+  ERR_BAD_DATA_LENGTH: 'dataLen is 0 or above the limit (--max-data-len, default 64 MiB)',
+  ERR_BAD_COOKIE_OFFSET: 'cookieOffset > dataLen (the case that aborts libvirtd 9.0 to 11.x)',
+  ERR_XML_UNTERMINATED: 'no NUL inside the XML\'s (or a block\'s) part of the region',
+  ERR_BAD_XML: 'XML or cookie not well-formed (for commands that interpret it)',
+  ERR_NO_BLOCK: 'dumpxml --cookie / --block N asked for a block the image lacks',
+  ERR_UNSUPPORTED_FORMAT: 'the format code names no format libvirt knows (Invalid compressed save format N)',
+  ERR_PAYLOAD_MISMATCH: 'the payload does not start as its format says (the gzip flag over a raw payload that makes virsh restore hang)',
+  ERR_BAD_STREAM: 'the QEMU stream (or its compression) is damaged: the message names the offset and the section',
+  ERR_MISSING_PROGRAM: 'a bzip2, xz, lzop or zstd payload needs that program: the message names its Debian package',
+  ERR_SEAL_MISMATCH: 'the payload does not match the seal (changed, damaged or grown)',
+  ERR_NOT_SEEKABLE: 'rewrite --seal to a pipe with an input that carries no seal to carry over',
+  ERR_XML_TOO_LARGE: 'the new XML does not fit in dataLen (the message says how many bytes are missing)',
+  ERR_ABI_MISMATCH: 'the new XML changes the name, UUID, maximum memory or vCPU count (--force skips)',
+  ERR_EXTENSIONS_PRESENT: '3 -> 2 would drop blocks (--drop-extensions allows it)',
+  ERR_LOCKED: 'another savekit is editing the image',
+  ERR_RECOVERY_NEEDED: 'an interrupted in-place edit left its journal: run savekit recover',
+  ERR_BAD_JOURNAL: 'the undo journal beside the image is too large to be one savekit wrote (over 2 GiB): look at it before removing it',
+  ERR_READ_ONLY: 'the image, its folder or an output may not be written here (a read-only mount, a file mode, EACCES/EPERM): nothing was written',
+  ERR_IMAGE_CHANGED: 'another program wrote, cut, grew or replaced the image while savekit read or edited it (a virsh save still running, an mv over it, virsh save-image-define): the result is refused and an edit writes nothing',
+  ERR_INTERRUPTED: 'SIGINT, SIGTERM or SIGHUP ended the job (exit 128 + the signal): what it was writing is removed or left under the LibvirtQemudPart magic',
+  ERR_BAD_DELTA: 'a delta that is cut, damaged or not a delta (apply), or whose rebuilt stream is not NEW\'s: the output is removed',
+  ERR_BAD_SIGNATURE: 'a page signature that is cut, damaged or not a signature (delta --signature)',
+  ERR_BASE_MISMATCH: 'apply was given another BASE than the delta was made from (another guest, another save): the output is removed, BASE untouched',
+  ERR_IO: 'the operating system refused (the message carries errno and path; ENOSPC for a full disk)',
+  ERR_USAGE: 'wrong arguments (exit 2)',
+};

@@ -1,0 +1,46 @@
+// Bundles the built CLI (dist/) into the two scripts a one-file executable carries: the CLI as
+// one ES module, and the hashing thread as one CommonJS script (a worker inside the executable
+// runs code it is given, not a file). Everything is inlined but Node's built-in modules.
+import { build, type Plugin } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+export interface Bundle {
+  cli: string;
+  hashWorker: string;
+}
+
+// savekit loads a few packages on first use with createRequire(import.meta.url)(NAME), which
+// esbuild cannot follow and which has no file to resolve against inside an executable. Written
+// as require(NAME), they are bundled and still evaluated on first use.
+const LAZY_REQUIRE = /createRequire\(import\.meta\.url\)\(('[^']+')\)/g;
+const bundleLazyRequires: Plugin = {
+  name: 'savekit-lazy-requires',
+  setup(esbuild) {
+    esbuild.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => ({
+      contents: (await readFile(args.path, 'utf8')).replace(LAZY_REQUIRE, 'require($1)'),
+      loader: 'js',
+    }));
+  },
+};
+
+// The bundled CommonJS packages require Node's built-ins; an ES module has no `require` of its
+// own, and inside an executable import.meta.url is not a file, so it is made from the binary.
+const ESM_REQUIRE = "import { createRequire as savekitCreateRequire } from 'node:module'; const require = savekitCreateRequire(process.execPath);";
+
+/** Bundles dist/cli/main.js and dist/pipe/hash-worker.js (run `npm run build` first). */
+export async function bundleCli(): Promise<Bundle> {
+  const common = { bundle: true, platform: 'node', target: 'node22', write: false, legalComments: 'none', logLevel: 'error', plugins: [bundleLazyRequires] } as const;
+  const [cli, hashWorker] = await Promise.all([
+    build({ ...common, entryPoints: [`${ROOT}dist/cli/main.js`], format: 'esm', banner: { js: ESM_REQUIRE } }),
+    build({ ...common, entryPoints: [`${ROOT}dist/pipe/hash-worker.js`], format: 'cjs' }),
+  ]);
+  const bundle = { cli: cli.outputFiles[0]!.text, hashWorker: hashWorker.outputFiles[0]!.text };
+  for (const [name, text] of Object.entries(bundle)) {
+    // Paths of the build machine must not be reached at run time: what would resolve against them is gone.
+    if (text.includes(ROOT)) throw new Error(`the ${name} bundle names the build tree (${ROOT})`);
+  }
+  return bundle;
+}
