@@ -1,15 +1,25 @@
 // Bundles the built CLI (dist/) into the two scripts a one-file executable carries: the CLI as
 // one ES module, and the hashing thread as one CommonJS script (a worker inside the executable
 // runs code it is given, not a file). Everything is inlined but Node's built-in modules.
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
+export interface BundledPackage {
+  name: string;
+  version: string;
+  license: string;
+}
+
 export interface Bundle {
   cli: string;
   hashWorker: string;
+  /** The npm packages inlined into either script (for the Debian copyright file). */
+  packages: BundledPackage[];
 }
 
 // savekit loads a few packages on first use with createRequire(import.meta.url)(NAME), which
@@ -32,15 +42,29 @@ const ESM_REQUIRE = "import { createRequire as savekitCreateRequire } from 'node
 
 /** Bundles dist/cli/main.js and dist/pipe/hash-worker.js (run `npm run build` first). */
 export async function bundleCli(): Promise<Bundle> {
-  const common = { bundle: true, platform: 'node', target: 'node22', write: false, legalComments: 'none', logLevel: 'error', plugins: [bundleLazyRequires] } as const;
+  const common: BuildOptions = { bundle: true, platform: 'node', target: 'node22', write: false, metafile: true, legalComments: 'none', logLevel: 'error', plugins: [bundleLazyRequires] };
   const [cli, hashWorker] = await Promise.all([
     build({ ...common, entryPoints: [`${ROOT}dist/cli/main.js`], format: 'esm', banner: { js: ESM_REQUIRE } }),
     build({ ...common, entryPoints: [`${ROOT}dist/pipe/hash-worker.js`], format: 'cjs' }),
   ]);
-  const bundle = { cli: cli.outputFiles[0]!.text, hashWorker: hashWorker.outputFiles[0]!.text };
-  for (const [name, text] of Object.entries(bundle)) {
+  const bundle = { cli: cli.outputFiles![0]!.text, hashWorker: hashWorker.outputFiles![0]!.text, packages: packagesIn(cli.metafile!, hashWorker.metafile!) };
+  for (const [name, text] of Object.entries({ cli: bundle.cli, hashWorker: bundle.hashWorker })) {
     // Paths of the build machine must not be reached at run time: what would resolve against them is gone.
     if (text.includes(ROOT)) throw new Error(`the ${name} bundle names the build tree (${ROOT})`);
   }
   return bundle;
+}
+
+function packagesIn(...metafiles: Metafile[]): BundledPackage[] {
+  const names = new Set<string>();
+  for (const metafile of metafiles) {
+    for (const input of Object.keys(metafile.inputs)) {
+      const match = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+      if (match) names.add(match[1]!);
+    }
+  }
+  return [...names].sort().map((name) => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string; license?: string };
+    return { name, version: manifest.version, license: manifest.license ?? 'UNKNOWN' };
+  });
 }

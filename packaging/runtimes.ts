@@ -14,6 +14,12 @@ export const BUILD_LINE = 26;
 export type Arch = 'x64' | 'arm64';
 export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
 
+/** The architecture of this machine, as the runtimes name it. */
+export function hostArch(): Arch {
+  if (process.arch === 'x64' || process.arch === 'arm64') return process.arch;
+  throw new Error(`savekit's executables are built on x64 or arm64, not ${process.arch}`);
+}
+
 /** Path of the official `node` of that line and architecture, installing the pinned set first if need be. */
 export function nodeBinary(line: number, arch: Arch = 'x64'): string {
   const name = arch === 'x64' ? `node${line}` : `node${line}-${arch}`;
