@@ -10,12 +10,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// `node test/run.mjs [FOLDER] [uvu options]`: every test, or those under one folder (test/cli).
+const [first, ...rest] = process.argv.slice(2);
+const folder = first !== undefined && !first.startsWith('-') ? first : 'test';
+const options = folder === first ? rest : process.argv.slice(2);
 const privateTmp = mkdtempSync(join(tmpdir(), 'savekit-test-run-'));
 chmodSync(privateTmp, 0o755); // the file-system tests run the CLI as `nobody` from folders in here
 
 let status;
 try {
-  const uvu = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), 'test', '\\.test\\.ts$', ...process.argv.slice(2)], {
+  const uvu = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), folder, '\\.test\\.ts$', ...options], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, TMPDIR: privateTmp },

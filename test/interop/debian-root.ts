@@ -22,7 +22,7 @@ export function rootOf(suite: Suite): string {
 }
 
 /** The mirror the machine's apt uses (deb822 or one-line sources), else Debian's own. */
-function debianMirror(): string {
+export function debianMirror(): string {
   for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');
