@@ -6,10 +6,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSample, tempDir } from './helpers/samples.js';
+import { VERSION } from '../lib/cli/command-table.js';
+import { LTS_LINES } from '../packaging/runtimes.js';
 
 const test = suite('package');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,11 +39,22 @@ const manifest = JSON.parse(packed.stdout) as [{ filename: string; files: { path
 const TARBALL = join(packDir, manifest[0].filename);
 const FILES = manifest[0].files.map((f) => f.path);
 
-test('the tarball holds the CLI, the types, the sources of the addon and its linux-x64 prebuild, and no tests', () => {
-  for (const path of ['dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/codec/index.d.ts', 'native/pipe-setup.c', 'binding.gyp', 'prebuilds/linux-x64/savekit_native.napi.glibc.node']) {
+test('the tarball holds the CLI, the types, the sources of the addon and its linux-x64 and linux-arm64 prebuilds, and no tests or builds', () => {
+  for (const path of ['dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/codec/index.d.ts', 'native/pipe-setup.c', 'binding.gyp', 'prebuilds/linux-x64/savekit_native.napi.glibc.node', 'prebuilds/linux-arm64/savekit_native.napi.glibc.node']) {
     assert.ok(FILES.includes(path), `${path} is missing from the package`);
   }
-  assert.equal(FILES.filter((path) => /^(test|bench|samples|lib)\//.test(path) || path.endsWith('.log')), []);
+  assert.equal(FILES.filter((path) => /^(test|bench|samples|lib|packaging|dist\/exe|dist\/deb)\//.test(path) || path.endsWith('.log')), []);
+  // The executables and packages npm run build:exe and build:deb leave in dist/ stay out of it.
+  const files = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+  assert.ok(files.includes('!dist/exe') && files.includes('!dist/deb'));
+});
+
+test('the version savekit prints is the package\'s, and engines names the Node lines the tests run on', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; engines: { node: string } };
+  assert.is(VERSION, manifest.version);
+  // LTS_LINES are tested by npm run test:lts (.ci/run); 20 is the machine's own Node.
+  assert.is(manifest.engines.node, `^20.19.0 || >=${LTS_LINES[0]}.3.0`);
+  assert.equal([...LTS_LINES], [22, 24, 26]);
 });
 
 test('installed without a compiler: npx savekit works and the prebuilt addon loads', () => {
