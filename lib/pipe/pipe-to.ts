@@ -1,6 +1,6 @@
-// Readable.pipe without the side effect that breaks savekit's stdout: Node's pipe() compares its
-// destination with process.stdout unless told {end: false}, and that comparison creates
-// process.stdout, which turns a piped fd 1 non-blocking under the compressor writing to it
+// Readable.pipe without the side effect that breaks savekit's stdout: unless told {end: false},
+// Node's pipe() compares its destination with the process's stdout stream, and that comparison
+// creates the stream, which turns a piped fd 1 non-blocking under the compressor writing to it
 // (`savekit convert --format zstd IMG - | slow-reader`: zstd died with EAGAIN).
 import type { Readable, Writable } from 'node:stream';
 
