@@ -2,8 +2,8 @@
 // times, interleaved with its baselines so the machine's drift hits all alike; the median
 // counts. GB/s figures from one process each are more honest here than benny's ops/s.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
@@ -39,6 +39,12 @@ function run(command: string): number {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`failed (${result.status}): ${command}\n${result.stderr}`);
   return seconds;
+}
+
+/** The machine a run measured, for its results: CPU, cores, Node, and what `cat` read at. */
+export function machineLine(catSeconds: number, bytes: number): string {
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? 'unknown CPU';
+  return `Machine: ${cpu}, ${availableParallelism()} cores, Node ${process.version}, kernel ${release()}; cat IMG > /dev/null read ${(bytes / catSeconds / 1e9).toFixed(1)} GB/s (page cache warm).`;
 }
 
 /** Runs every case `rounds` times, round-robin; returns the median seconds of each. */

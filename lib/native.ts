@@ -23,6 +23,12 @@ export interface NativeBinding {
   xxh64Page(page: Uint8Array, out: Uint8Array): void;
   /** `source` into `target` from `targetStart` with streaming stores (past the CPU cache); returns its length. */
   copyPastCache(target: Uint8Array, targetStart: number, source: Uint8Array): number;
+  /** Bytes [offset, offset + length) of a file as a read-only ArrayBuffer over the page cache (offset page-aligned), or -errno. */
+  mapFile?(fd: number, offset: number, length: number, populate: boolean): ArrayBuffer | number;
+  /** Unmaps a mapFile window now and detaches it. */
+  unmapFile?(window: ArrayBuffer): void;
+  /** SIGBUS faults in mapped windows (a file cut under them) answered with zero pages so far. */
+  mappingFaults?(): number;
 }
 
 /** The name of the addon among the one-file executable's assets. */

@@ -10,7 +10,7 @@ import { addonPrebuild } from './build-exe.js';
 import { nodeHeaders } from './runtimes.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SOURCES = ['addon.c', 'pipe-setup.c', 'xxh64.c', 'copy.c'].map((file) => join(ROOT, 'native', file)); // as binding.gyp
+const SOURCES = ['addon.c', 'pipe-setup.c', 'xxh64.c', 'copy.c', 'map.c'].map((file) => join(ROOT, 'native', file)); // as binding.gyp
 const output = addonPrebuild('arm64');
 mkdirSync(join(output, '..'), { recursive: true });
 const compile = ['-shared', '-fPIC', '-O3', '-Wall', '-Werror', '-DNODE_GYP_MODULE_NAME=savekit_native', '-DBUILDING_NODE_EXTENSION', `-ffile-prefix-map=${ROOT}=`, '-I', nodeHeaders(), ...SOURCES, '-o', output];

@@ -5,6 +5,7 @@
 import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { useNativeAddon } from '../native.js';
+import { useFileMapping } from '../pipe/mapped-file.js';
 import { childrenGone, interrupt, interruptedBy } from '../pipe/interrupt.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run.js';
@@ -23,6 +24,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 // The addon's fallbacks (pipes as they are, xxhash-wasm) on demand, for tests and a suspect build.
 if (process.env.SAVEKIT_NO_NATIVE === '1') useNativeAddon(false);
+// Files read with copies instead of mapped (the path pipes take), to compare or to rule it out.
+if (process.env.SAVEKIT_NO_MMAP === '1') useFileMapping(false);
 
 let stdout: Writable | undefined;
 

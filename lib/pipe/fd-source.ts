@@ -11,6 +11,7 @@ import { SaveImageError } from '../errors.js';
 import { describeChange, type FileStamp } from '../file/file-port.js';
 import { modeFromSource } from '../file/modes.js';
 import { alignedBuffer, readFully, readSome } from './fd-io.js';
+import { MappedFile } from './mapped-file.js';
 import { growPipe, makeBlocking } from './pipe-setup.js';
 
 /** Payload chunk size (measured: bench/RESULTS.md). */
@@ -32,6 +33,8 @@ const ALIGN_READS_FROM_BYTES = 64 * 1024;
  * bench/RESULTS.md). Pipes keep 1 MiB, the size savekit grows them to.
  */
 export const FILE_CHUNK_BYTES = 256 * 1024;
+/** Chunks handed out from a mapped file: views cost nothing, so only progress and interruption set their size. */
+export const MAPPED_CHUNK_BYTES = 2 * 1024 * 1024;
 
 export class FdSource {
   readonly fd: number;
@@ -47,15 +50,24 @@ export class FdSource {
   #fill = false;
   #last: Buffer | null = null;
   #beforeLast: Buffer | null = null;
+  #mapped: MappedFile | null = null;
+  readonly #windowBytes: number | undefined;
+  /** Mapped chunks' size: a caller's chunkBytes, else MAPPED_CHUNK_BYTES. */
+  readonly #chunkBytes: number;
 
-  /** `growPipe: false` keeps a pipe at its size (to measure what growing it gains). */
-  constructor(fd: number, options: { chunkBytes?: number; growPipe?: boolean } = {}) {
+  /**
+   * `growPipe: false` keeps a pipe at its size (to measure what growing it gains); `windowBytes`
+   * sets the mapped windows' size (tests cross windows with small ones).
+   */
+  constructor(fd: number, options: { chunkBytes?: number; growPipe?: boolean; windowBytes?: number } = {}) {
     const stat = fstatSync(fd);
     const chunkBytes = options.chunkBytes ?? (stat.isFile() ? FILE_CHUNK_BYTES : CHUNK_BYTES);
+    this.#chunkBytes = options.chunkBytes ?? MAPPED_CHUNK_BYTES;
     this.fd = fd;
     this.seekable = stat.isFile();
     this.stamp = this.seekable ? { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } : null;
     this.outputMode = modeFromSource(stat);
+    this.#windowBytes = options.windowBytes;
     this.#buffers = [alignedBuffer(chunkBytes), alignedBuffer(chunkBytes)];
     if (!this.seekable) {
       makeBlocking(fd);
@@ -98,6 +110,38 @@ export class FdSource {
     this.#fill = true;
   }
 
+  /**
+   * Serves the rest of a regular file from mappings of the page cache instead of reading it:
+   * chunks are views of the bytes where they lie (native/map.c). For readers that only look at
+   * the bytes; a file cut meanwhile reads as zeros past its end and ends in ERR_IMAGE_CHANGED
+   * (see whyFailed). False, and nothing changes, for a pipe or without the addon.
+   */
+  mapPayload(): boolean {
+    if (!this.seekable || this.#fill || this.#mapped) return this.#mapped !== null;
+    this.#mapped = MappedFile.open(this.fd, this.stamp!.size, this.#windowBytes);
+    return this.#mapped !== null;
+  }
+
+  /** True while chunks are views of a mapping (mapPayload). */
+  get mapped(): boolean {
+    return this.#mapped !== null;
+  }
+
+  /**
+   * What to report for `error`, met while reading this source: ERR_IMAGE_CHANGED when the file
+   * was cut under a mapping or written while it was read (the bytes seen were never one image,
+   * whatever a reader made of them), else `error` itself.
+   */
+  whyFailed(error: unknown): unknown {
+    if (SaveImageError.is(error) && error.code === 'ERR_IMAGE_CHANGED') return error;
+    try {
+      this.#assertIntact();
+    } catch (changed) {
+      return changed;
+    }
+    return error;
+  }
+
   /** The index of the buffer the next chunk will be read into. */
   get nextBufferIndex(): number {
     return this.#turn;
@@ -108,6 +152,7 @@ export class FdSource {
    * ERR_IMAGE_CHANGED at the end of a file that was written while it was read.
    */
   next(): Buffer | null {
+    if (this.#mapped) return this.#nextMapped(this.#mapped);
     const buffer = this.#buffers[this.#turn]!;
     const n = this.#read(buffer, 0, this.#readLength(buffer), this.#fill);
     if (n === 0) {
@@ -120,11 +165,34 @@ export class FdSource {
     return this.#last;
   }
 
+  #nextMapped(mapped: MappedFile): Buffer | null {
+    if (mapped.faulted()) this.#assertIntact();
+    const view = mapped.view(this.#position, this.#chunkBytes);
+    if (view === null) {
+      if (this.#position < this.stamp!.size) {
+        this.#mapped = null; // the mapping was refused (no address space, a file system that cannot): read the rest
+        return this.next();
+      }
+      this.assertUnchanged();
+      return null;
+    }
+    this.#position += view.length;
+    this.#beforeLast = this.#last;
+    this.#last = view;
+    return view;
+  }
+
   /** ERR_IMAGE_CHANGED when the file is no longer what it was when opened, or ended elsewhere. */
   assertUnchanged(): void {
+    this.#assertIntact(this.stamp === null || this.#position === this.stamp.size ? null : `it ended at ${this.#position} bytes`);
+  }
+
+  /** ERR_IMAGE_CHANGED when the file changed since it was opened (or `otherwise` says how it did). */
+  #assertIntact(otherwise: string | null = null): void {
     if (this.stamp === null) return;
     const now = fstatSync(this.fd);
-    const change = describeChange(this.stamp, now) ?? (this.#position === this.stamp.size ? null : `it ended at ${this.#position} bytes`);
+    const cut = this.#mapped?.faulted() ? `it was cut under savekit's mapping of it (${now.size} bytes now)` : null;
+    const change = describeChange(this.stamp, now) ?? cut ?? otherwise;
     if (change !== null) {
       throw new SaveImageError('ERR_IMAGE_CHANGED', `the image changed while savekit read it (${this.stamp.size} bytes when opened; ${change}): another program is writing it; try again once it is done`);
     }

@@ -84,8 +84,14 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
         streamLength += chunk.length;
       }
     : null;
-  const walk = await walkPayload(source, image, format, options, onStreamBytes);
-  return { ...walk, stream: hasher ? { length: streamLength, digest: hasher.digestHex() } : null };
+  // A raw or sparse payload is walked where it lies in the page cache; a compressed one goes to its program as read.
+  if (format === 'raw' || format === 'sparse') source.mapPayload();
+  try {
+    const walk = await walkPayload(source, image, format, options, onStreamBytes);
+    return { ...walk, stream: hasher ? { length: streamLength, digest: hasher.digestHex() } : null };
+  } catch (error) {
+    throw source.whyFailed(error);
+  }
 }
 
 async function walkPayload(source: FdSource, image: SaveImagePrologue, format: FormatName, options: WalkImageOptions, onStreamBytes: ((chunk: Buffer) => void) | null): Promise<Omit<ImageWalk, 'stream'>> {
