@@ -19,7 +19,10 @@ chmodSync(privateTmp, 0o755); // the file-system tests run the CLI as `nobody` f
 
 let status;
 try {
-  const uvu = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), folder, '\\.test\\.ts$', ...options], {
+  // uvu colours its output by setting FORCE_COLOR, which every program the tests start inherits;
+  // beside a NO_COLOR (CI's), Node 22 and later warn about the pair on stderr, where tests look.
+  const colour = process.env.NO_COLOR ? ['--no-color'] : [];
+  const uvu = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'node_modules/uvu/bin.js'), folder, '\\.test\\.ts$', ...colour, ...options], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, TMPDIR: privateTmp },
