@@ -27,6 +27,8 @@ export interface NativeBinding {
   mapFile?(fd: number, offset: number, length: number, populate: boolean): ArrayBuffer | number;
   /** Unmaps a mapFile window now and detaches it. */
   unmapFile?(window: ArrayBuffer): void;
+  /** Fills a mapFile window's page tables on the thread pool (fire and forget). */
+  populateFile?(window: ArrayBuffer): void;
   /** SIGBUS faults in mapped windows (a file cut under them) answered with zero pages so far. */
   mappingFaults?(): number;
 }

@@ -1,12 +1,14 @@
 // A regular file's bytes served where they lie in the page cache: windows of it mapped by the
 // native addon (native/map.c) and handed out as views, so a reader that only looks at the bytes
-// (walk, check, state, hash, verify, delta, diff) needs no read() copy. Two windows at most are
-// mapped at a time (the current one and the one before, where the last chunk but one may lie),
-// so what the mapping adds to the resident set is bounded whatever the file's size.
+// (walk, check, state, hash, verify, delta, diff) needs no read() copy. Three windows at most are
+// mapped at a time: the one before (where the last chunk but one may lie), the current one, and
+// the next, whose page tables the thread pool fills while the reader is busy with this one (a
+// fault per 64 KiB cost the reader's core more than its own work), so what the mapping adds to
+// the resident set is bounded whatever the file's size.
 import { nativeAddon, type NativeBinding } from '../native.js';
 
-/** Bytes mapped at a time (measured: bench/RESULTS.md, "Reading without copying"). */
-export const WINDOW_BYTES = 32 * 1024 * 1024;
+/** Bytes a window maps (measured: bench/RESULTS.md, "Reading without copying"). */
+export const WINDOW_BYTES = 16 * 1024 * 1024;
 const PAGE_BYTES = 4096;
 
 let mappingOff = false;
@@ -16,7 +18,7 @@ export function useFileMapping(use: boolean): void {
   mappingOff = !use;
 }
 
-type Mapper = Required<Pick<NativeBinding, 'mapFile' | 'unmapFile' | 'mappingFaults'>>;
+type Mapper = Required<Pick<NativeBinding, 'mapFile' | 'unmapFile' | 'populateFile' | 'mappingFaults'>>;
 
 interface Window {
   bytes: ArrayBuffer;
@@ -31,8 +33,9 @@ export class MappedFile {
   readonly #size: number;
   readonly #windowBytes: number;
   readonly #faultsBefore: number;
-  #current: Window | null = null;
   #previous: Window | null = null;
+  #current: Window | null = null;
+  #ahead: Window | null = null;
 
   private constructor(addon: Mapper, fd: number, size: number, windowBytes: number) {
     this.#addon = addon;
@@ -48,9 +51,10 @@ export class MappedFile {
    */
   static open(fd: number, size: number, windowBytes = WINDOW_BYTES): MappedFile | null {
     const addon = nativeAddon();
-    if (mappingOff || !addon?.mapFile || !addon.unmapFile || !addon.mappingFaults) return null;
+    if (mappingOff || !addon?.mapFile || !addon.unmapFile || !addon.populateFile || !addon.mappingFaults) return null;
     if (windowBytes <= 0 || windowBytes % PAGE_BYTES !== 0) throw new RangeError(`a window is whole pages, not ${windowBytes} bytes`);
-    return new MappedFile({ mapFile: addon.mapFile, unmapFile: addon.unmapFile, mappingFaults: addon.mappingFaults }, fd, size, windowBytes);
+    const { mapFile, unmapFile, populateFile, mappingFaults } = addon;
+    return new MappedFile({ mapFile, unmapFile, populateFile, mappingFaults }, fd, size, windowBytes);
   }
 
   /**
@@ -60,34 +64,50 @@ export class MappedFile {
    */
   view(position: number, length: number): Buffer | null {
     if (position >= this.#size) return null;
-    let window = this.#current;
-    if (window === null || position < window.start || position >= window.end) {
-      window = this.#map(position);
-      if (window === null) return null;
-    }
-    const from = position - window.start;
-    return Buffer.from(window.bytes, from, Math.min(length, window.end - position));
+    const window = this.#windowAt(position);
+    if (window === null) return null;
+    return Buffer.from(window.bytes, position - window.start, Math.min(length, window.end - position));
   }
 
-  /** True once a page of this process's mappings faulted (the file was cut under it) since this opened. */
+    /** True once a page of this process's mappings faulted (the file was cut under it) since this opened. */
   faulted(): boolean {
     return this.#addon.mappingFaults() !== this.#faultsBefore;
   }
 
   /** Unmaps every window now (their views read as empty from then on). */
   close(): void {
-    for (const window of [this.#previous, this.#current]) if (window) this.#addon.unmapFile(window.bytes);
-    this.#previous = this.#current = null;
+    for (const window of [this.#previous, this.#current, this.#ahead]) this.#unmap(window);
+    this.#previous = this.#current = this.#ahead = null;
+  }
+
+  /** The window holding `position`, moving the three on as the read goes (a jump maps afresh). */
+  #windowAt(position: number): Window | null {
+    const within = (window: Window | null): window is Window => window !== null && position >= window.start && position < window.end;
+    if (!within(this.#current)) {
+      const next = within(this.#ahead) ? this.#ahead : this.#map(position);
+      if (next === null) return null;
+      this.#unmap(this.#previous);
+      if (next !== this.#ahead) this.#unmap(this.#ahead);
+      this.#previous = this.#current;
+      this.#current = next;
+      this.#ahead = null;
+    }
+    const current = this.#current!;
+    if (this.#ahead === null && current.end < this.#size) {
+      this.#ahead = this.#map(current.end);
+      if (this.#ahead) this.#addon.populateFile(this.#ahead.bytes);
+    }
+    return current;
   }
 
   #map(position: number): Window | null {
     const start = position - (position % PAGE_BYTES);
     const end = Math.min(this.#size, start + this.#windowBytes);
     const bytes = this.#addon.mapFile(this.#fd, start, end - start, false);
-    if (typeof bytes === 'number') return null;
-    if (this.#previous) this.#addon.unmapFile(this.#previous.bytes);
-    this.#previous = this.#current;
-    this.#current = { bytes, start, end };
-    return this.#current;
+    return typeof bytes === 'number' ? null : { bytes, start, end };
+  }
+
+  #unmap(window: Window | null): void {
+    if (window) this.#addon.unmapFile(window.bytes);
   }
 }
