@@ -155,7 +155,14 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* unmapFile(arrayBuffer): unmaps a mapFile window now and detaches it (every view of it reads as empty). */
+/* Forward: the thread pool's share of unmapping (below). */
+static void munmap_later(napi_env env, void *address, size_t length);
+
+/*
+ * unmapFile(arrayBuffer): detaches a mapFile window now (every view of it reads as empty) and
+ * hands the munmap to the thread pool: tearing down 4096 page table entries a window cost the
+ * reader's core about a tenth of a walk.
+ */
 static napi_value unmap_file(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -170,7 +177,12 @@ static napi_value unmap_file(napi_env env, napi_callback_info info) {
   for (int i = 0; i < MAX_WINDOWS && data != NULL; i++) {
     if (owners[i] == NULL || owners[i]->address != data || owners[i]->length != length) continue;
     /* Detached first, so no JavaScript view can reach the pages once they are gone; the finalizer then frees only the record. */
-    if (napi_detach_arraybuffer(env, argv[0]) == napi_ok) unmap(owners[i]);
+    if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) break;
+    struct mapping *mapping = owners[i];
+    atomic_store(&windows[i].start, 0);
+    owners[i] = NULL;
+    mapping->slot = -1;
+    munmap_later(env, mapping->address, mapping->length);
     break;
   }
   return NULL;
@@ -226,6 +238,37 @@ static napi_value populate_file(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, "savekit:populate", NAPI_AUTO_LENGTH, &name);
   if (napi_create_async_work(env, NULL, name, populate_execute, populate_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) free(job);
   return NULL;
+}
+
+struct unmap_work {
+  napi_async_work work;
+  void *address;
+  size_t length;
+};
+
+static void unmap_execute(napi_env env, void *data) {
+  (void)env;
+  struct unmap_work *job = data;
+  munmap(job->address, job->length);
+}
+
+static void unmap_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  struct unmap_work *job = data;
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static void munmap_later(napi_env env, void *address, size_t length) {
+  napi_value name;
+  struct unmap_work *job = malloc(sizeof *job);
+  if (job != NULL) {
+    *job = (struct unmap_work){NULL, address, length};
+    napi_create_string_utf8(env, "savekit:unmap", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_async_work(env, NULL, name, unmap_execute, unmap_complete, job, &job->work) == napi_ok && napi_queue_async_work(env, job->work) == napi_ok) return;
+    free(job);
+  }
+  munmap(address, length); /* no thread pool at hand: here and now */
 }
 
 /* mappingFaults(): how many SIGBUS faults in mapped windows were answered with zero pages so far. */

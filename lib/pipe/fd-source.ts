@@ -11,7 +11,7 @@ import { SaveImageError } from '../errors.js';
 import { describeChange, type FileStamp } from '../file/file-port.js';
 import { modeFromSource } from '../file/modes.js';
 import { alignedBuffer, readFully, readSome } from './fd-io.js';
-import { MappedFile } from './mapped-file.js';
+import { MappedFile, type MappingOptions } from './mapped-file.js';
 import { growPipe, makeBlocking } from './pipe-setup.js';
 
 /** Payload chunk size (measured: bench/RESULTS.md). */
@@ -116,9 +116,9 @@ export class FdSource {
    * the bytes; a file cut meanwhile reads as zeros past its end and ends in ERR_IMAGE_CHANGED
    * (see whyFailed). False, and nothing changes, for a pipe or without the addon.
    */
-  mapPayload(): boolean {
+  mapPayload(options: Pick<MappingOptions, 'everyByte'> = {}): boolean {
     if (!this.seekable || this.#fill || this.#mapped) return this.#mapped !== null;
-    this.#mapped = MappedFile.open(this.fd, this.stamp!.size, this.#windowBytes);
+    this.#mapped = MappedFile.open(this.fd, this.stamp!.size, { ...options, ...(this.#windowBytes === undefined ? {} : { windowBytes: this.#windowBytes }) });
     return this.#mapped !== null;
   }
 

@@ -85,7 +85,7 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
       }
     : null;
   // A raw or sparse payload is walked where it lies in the page cache; a compressed one goes to its program as read.
-  if (format === 'raw' || format === 'sparse') source.mapPayload();
+  if (format === 'raw' || format === 'sparse') source.mapPayload({ everyByte: options.hashStream === true || options.onStreamChunk !== undefined });
   try {
     const walk = await walkPayload(source, image, format, options, onStreamBytes);
     return { ...walk, stream: hasher ? { length: streamLength, digest: hasher.digestHex() } : null };

@@ -82,7 +82,7 @@ test('MappedFile: a position past the size is the end; close() unmaps what is ma
   const path = fileOf(LARGE);
   const fd = openSync(path, 'r');
   try {
-    const mapped = MappedFile.open(fd, LARGE.length, WINDOW)!;
+    const mapped = MappedFile.open(fd, LARGE.length, { windowBytes: WINDOW, everyByte: true })!;
     const view = mapped.view(5000, 100)!;
     assert.ok(view.equals(LARGE.subarray(5000, 5100)));
     assert.is(mapped.view(LARGE.length, 10), null);
