@@ -79,7 +79,8 @@ const ENVIRONMENT: [string, string][] = [
   ['TMPDIR', 'where a sparse image read from a pipe is spooled, apply and convert keep private temporary files, and the executable unpacks its native addon (default /tmp)'],
   ['VISUAL, EDITOR', 'the editor of savekit edit (else vi)'],
   ['PATH', 'where gzip\'s siblings are found: bzip2, xz, lzop and zstd for those payload formats (as libvirt runs them), qemu\\-system\\-ARCH for check\'s machine\\-type question'],
-  ['SAVEKIT_NO_NATIVE', 'set to 1 to run without the native addon (pipes left as they are, XXH64 in WebAssembly): the same bytes, slower'],
+  ['SAVEKIT_NO_NATIVE', 'set to 1 to run without the native addon (pipes left as they are, XXH64 in WebAssembly, files read with copies): the same bytes, slower'],
+  ['SAVEKIT_NO_MMAP', 'set to 1 to read image files with copies instead of mapping them from the page cache: the same bytes, slower'],
 ];
 
 const FILES: [string, string][] = [
