@@ -246,10 +246,19 @@ struct unmap_work {
   size_t length;
 };
 
+/*
+ * Unmaps queued and not yet done. A fast reader queues them faster than the pool gets to them,
+ * and every window still mapped counts in the resident set: past this many, the reader unmaps
+ * itself, so the set stays flat whatever the file's size.
+ */
+#define MAX_PENDING_UNMAPS 1
+static atomic_int pending_unmaps;
+
 static void unmap_execute(napi_env env, void *data) {
   (void)env;
   struct unmap_work *job = data;
   munmap(job->address, job->length);
+  atomic_fetch_sub(&pending_unmaps, 1);
 }
 
 static void unmap_complete(napi_env env, napi_status status, void *data) {
@@ -261,14 +270,16 @@ static void unmap_complete(napi_env env, napi_status status, void *data) {
 
 static void munmap_later(napi_env env, void *address, size_t length) {
   napi_value name;
-  struct unmap_work *job = malloc(sizeof *job);
+  struct unmap_work *job = atomic_load(&pending_unmaps) < MAX_PENDING_UNMAPS ? malloc(sizeof *job) : NULL;
   if (job != NULL) {
     *job = (struct unmap_work){NULL, address, length};
     napi_create_string_utf8(env, "savekit:unmap", NAPI_AUTO_LENGTH, &name);
+    atomic_fetch_add(&pending_unmaps, 1);
     if (napi_create_async_work(env, NULL, name, unmap_execute, unmap_complete, job, &job->work) == napi_ok && napi_queue_async_work(env, job->work) == napi_ok) return;
+    atomic_fetch_sub(&pending_unmaps, 1);
     free(job);
   }
-  munmap(address, length); /* no thread pool at hand: here and now */
+  munmap(address, length); /* the pool is behind (or not at hand): here and now */
 }
 
 /* mappingFaults(): how many SIGBUS faults in mapped windows were answered with zero pages so far. */

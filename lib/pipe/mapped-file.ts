@@ -10,7 +10,7 @@
 import { nativeAddon, type NativeBinding } from '../native.js';
 
 /** Bytes a window maps (measured: bench/RESULTS.md, "Reading without copying"). */
-export const WINDOW_BYTES = 32 * 1024 * 1024;
+export const WINDOW_BYTES = 16 * 1024 * 1024;
 const PAGE_BYTES = 4096;
 
 export interface MappingOptions {
