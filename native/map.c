@@ -155,96 +155,41 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* Forward: the thread pool's share of unmapping (below). */
-static void munmap_later(napi_env env, void *address, size_t length);
-
-/*
- * unmapFile(arrayBuffer): detaches a mapFile window now (every view of it reads as empty) and
- * hands the munmap to the thread pool: tearing down 4096 page table entries a window cost the
- * reader's core about a tenth of a walk.
- */
-static napi_value unmap_file(napi_env env, napi_callback_info info) {
+/* The ArrayBuffer argument of unmapFile and populateFile and where its bytes lie; 0 (a TypeError thrown) when it is not one. */
+static int window_argument(napi_env env, napi_callback_info info, const char *usage, napi_value *buffer, void **data, size_t *length) {
   size_t argc = 1;
-  napi_value argv[1];
-  void *data = NULL;
-  size_t length = 0;
   bool is_arraybuffer = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_is_arraybuffer(env, argv[0], &is_arraybuffer) != napi_ok ||
-      !is_arraybuffer || napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "unmapFile(arrayBuffer) takes an ArrayBuffer from mapFile");
-    return NULL;
-  }
-  for (int i = 0; i < MAX_WINDOWS && data != NULL; i++) {
-    if (owners[i] == NULL || owners[i]->address != data || owners[i]->length != length) continue;
-    /* Detached first, so no JavaScript view can reach the pages once they are gone; the finalizer then frees only the record. */
-    if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) break;
-    struct mapping *mapping = owners[i];
-    atomic_store(&windows[i].start, 0);
-    owners[i] = NULL;
-    mapping->slot = -1;
-    munmap_later(env, mapping->address, mapping->length);
-    break;
-  }
-  return NULL;
+  if (napi_get_cb_info(env, info, &argc, buffer, NULL, NULL) == napi_ok && argc >= 1 && napi_is_arraybuffer(env, *buffer, &is_arraybuffer) == napi_ok &&
+      is_arraybuffer && napi_get_arraybuffer_info(env, *buffer, data, length) == napi_ok)
+    return 1;
+  napi_throw_type_error(env, NULL, usage);
+  return 0;
 }
 
-/*
- * populateFile(arrayBuffer): fills a mapFile window's page tables on the thread pool
- * (MADV_POPULATE_READ), so that the reader, reaching the window later, touches pages already
- * mapped instead of taking a fault per 64 KiB on its own core. Fire and forget: a window cut or
- * unmapped meanwhile makes madvise fail quietly (EFAULT, ENOMEM), never raise a signal.
- */
-struct populate_work {
+/* Work on a range of addresses on the thread pool (an unmap, a populate): its record is freed when done. */
+struct range_job {
   napi_async_work work;
   void *address;
   size_t length;
 };
 
-static void populate_execute(napi_env env, void *data) {
-  (void)env;
-#ifdef MADV_POPULATE_READ
-  struct populate_work *job = data;
-  madvise(job->address, job->length, MADV_POPULATE_READ);
-#else
-  (void)data;
-#endif
-}
-
-static void populate_complete(napi_env env, napi_status status, void *data) {
+static void range_job_done(napi_env env, napi_status status, void *data) {
   (void)status;
-  struct populate_work *job = data;
+  struct range_job *job = data;
   napi_delete_async_work(env, job->work);
   free(job);
 }
 
-static napi_value populate_file(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], name;
-  void *data = NULL;
-  size_t length = 0;
-  bool is_arraybuffer = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_is_arraybuffer(env, argv[0], &is_arraybuffer) != napi_ok ||
-      !is_arraybuffer || napi_get_arraybuffer_info(env, argv[0], &data, &length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "populateFile(arrayBuffer) takes an ArrayBuffer from mapFile");
-    return NULL;
-  }
-  struct populate_work *job = malloc(sizeof *job);
-  if (job == NULL || data == NULL) {
-    free(job);
-    return NULL;
-  }
-  job->address = data;
-  job->length = length;
-  napi_create_string_utf8(env, "savekit:populate", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, populate_execute, populate_complete, job, &job->work) != napi_ok || napi_queue_async_work(env, job->work) != napi_ok) free(job);
-  return NULL;
+static int queue_range_job(napi_env env, const char *name, napi_async_execute_callback execute, void *address, size_t length) {
+  napi_value resource_name;
+  struct range_job *job = malloc(sizeof *job);
+  if (job == NULL) return 0;
+  *job = (struct range_job){NULL, address, length};
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+  if (napi_create_async_work(env, NULL, resource_name, execute, range_job_done, job, &job->work) == napi_ok && napi_queue_async_work(env, job->work) == napi_ok) return 1;
+  free(job);
+  return 0;
 }
-
-struct unmap_work {
-  napi_async_work work;
-  void *address;
-  size_t length;
-};
 
 /*
  * Unmaps queued and not yet done. A fast reader queues them faster than the pool gets to them,
@@ -256,30 +201,60 @@ static atomic_int pending_unmaps;
 
 static void unmap_execute(napi_env env, void *data) {
   (void)env;
-  struct unmap_work *job = data;
+  struct range_job *job = data;
   munmap(job->address, job->length);
   atomic_fetch_sub(&pending_unmaps, 1);
 }
 
-static void unmap_complete(napi_env env, napi_status status, void *data) {
-  (void)status;
-  struct unmap_work *job = data;
-  napi_delete_async_work(env, job->work);
-  free(job);
+/*
+ * unmapFile(arrayBuffer): detaches a mapFile window now (every view of it reads as empty) and
+ * hands the munmap to the thread pool: tearing down 4096 page table entries a window cost the
+ * reader's core about a tenth of a walk.
+ */
+static napi_value unmap_file(napi_env env, napi_callback_info info) {
+  napi_value buffer;
+  void *data = NULL;
+  size_t length = 0;
+  if (!window_argument(env, info, "unmapFile(arrayBuffer) takes an ArrayBuffer from mapFile", &buffer, &data, &length)) return NULL;
+  for (int i = 0; i < MAX_WINDOWS && data != NULL; i++) {
+    if (owners[i] == NULL || owners[i]->address != data || owners[i]->length != length) continue;
+    /* Detached first, so no JavaScript view can reach the pages once they are gone; the finalizer then frees only the record. */
+    if (napi_detach_arraybuffer(env, buffer) != napi_ok) break;
+    struct mapping *mapping = owners[i];
+    atomic_store(&windows[i].start, 0);
+    owners[i] = NULL;
+    mapping->slot = -1;
+    if (atomic_fetch_add(&pending_unmaps, 1) < MAX_PENDING_UNMAPS && queue_range_job(env, "savekit:unmap", unmap_execute, data, length)) break;
+    atomic_fetch_sub(&pending_unmaps, 1);
+    munmap(data, length); /* the pool is behind (or not at hand): here and now */
+    break;
+  }
+  return NULL;
 }
 
-static void munmap_later(napi_env env, void *address, size_t length) {
-  napi_value name;
-  struct unmap_work *job = atomic_load(&pending_unmaps) < MAX_PENDING_UNMAPS ? malloc(sizeof *job) : NULL;
-  if (job != NULL) {
-    *job = (struct unmap_work){NULL, address, length};
-    napi_create_string_utf8(env, "savekit:unmap", NAPI_AUTO_LENGTH, &name);
-    atomic_fetch_add(&pending_unmaps, 1);
-    if (napi_create_async_work(env, NULL, name, unmap_execute, unmap_complete, job, &job->work) == napi_ok && napi_queue_async_work(env, job->work) == napi_ok) return;
-    atomic_fetch_sub(&pending_unmaps, 1);
-    free(job);
-  }
-  munmap(address, length); /* the pool is behind (or not at hand): here and now */
+static void populate_execute(napi_env env, void *data) {
+  (void)env;
+#ifdef MADV_POPULATE_READ
+  struct range_job *job = data;
+  madvise(job->address, job->length, MADV_POPULATE_READ);
+#else
+  (void)data;
+#endif
+}
+
+/*
+ * populateFile(arrayBuffer): fills a mapFile window's page tables on the thread pool
+ * (MADV_POPULATE_READ), so that the reader, reaching the window later, touches pages already
+ * mapped instead of taking a fault per 64 KiB on its own core. Fire and forget: a window cut or
+ * unmapped meanwhile makes madvise fail quietly (EFAULT, ENOMEM), never raise a signal.
+ */
+static napi_value populate_file(napi_env env, napi_callback_info info) {
+  napi_value buffer;
+  void *data = NULL;
+  size_t length = 0;
+  if (!window_argument(env, info, "populateFile(arrayBuffer) takes an ArrayBuffer from mapFile", &buffer, &data, &length)) return NULL;
+  if (data != NULL) queue_range_job(env, "savekit:populate", populate_execute, data, length);
+  return NULL;
 }
 
 /* mappingFaults(): how many SIGBUS faults in mapped windows were answered with zero pages so far. */
