@@ -15,7 +15,8 @@ import { hashImage } from '../../lib/pipe/hash-image.js';
 import { MappedFile, useFileMapping } from '../../lib/pipe/mapped-file.js';
 import { walkImage } from '../../lib/pipe/walk-image.js';
 import { rejectsWithCode } from '../helpers/assert-code.js';
-import { tempDir } from '../helpers/samples.js';
+import { runBinary } from '../helpers/cli.js';
+import { GENUINE_SAMPLES, samplePath, tempDir } from '../helpers/samples.js';
 import { syntheticImageBuffer } from '../helpers/synthetic-image.js';
 
 const test = suite('pipe/mapped-file');
@@ -151,6 +152,18 @@ test('a pipe and a source lent a ring of buffers are never mapped', async () => 
     const { FdSource } = await import(${JSON.stringify(new URL('../../dist/pipe/fd-source.js', import.meta.url).href)});
     const source = new FdSource(0); source.readPrologue({}); process.stdout.write(String(source.mapPayload()));`], { encoding: 'utf8', env: { ...process.env } });
   assert.is(child.stdout.trim(), 'false', child.stderr);
+});
+
+test('every genuine sample: walk, check, state, hash and verify print the same mapped as read with copies', () => {
+  for (const sample of GENUINE_SAMPLES) {
+    for (const argv of [['walk', '--json'], ['check'], ['state', '--json'], ['hash'], ['verify', '--json']]) {
+      const mapped = runBinary([...argv, samplePath(sample.file)]);
+      const copied = runBinary([...argv, samplePath(sample.file)], undefined, { SAVEKIT_NO_MMAP: '1' });
+      assert.is(mapped.status, copied.status, `${argv[0]} ${sample.file}`);
+      assert.ok(mapped.stdout.equals(copied.stdout), `${argv.join(' ')} ${sample.file}: the outputs differ`);
+      assert.is(mapped.stderr, copied.stderr);
+    }
+  }
 });
 
 test.run();
