@@ -23,10 +23,11 @@ export interface Case {
 }
 
 /**
- * check's one line about this machine (whether a qemu-system here offers the image's machine
- * type) says where it ran, not what savekit is: left out of the comparison.
+ * check's line about this machine (whether a qemu-system here offers the image's machine type:
+ * a status line, or a warning when it does not) says where it ran, not what savekit is: left out
+ * of the comparison.
  */
-const MACHINE_LINE = /^.. {2}machine type .*\n/gm;
+const MACHINE_LINE = /^(?:.. {2}machine type |warning: the machine type ).*\n/gm;
 const checkCase = (image: string): Case => ({ name: `check ${image}`, args: ['check', image] });
 
 /** The images the cases run on: every genuine sample, the x86 dump pair and an aarch64 pair, under short names. */
