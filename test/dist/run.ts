@@ -48,8 +48,8 @@ function record(check: string, ok: boolean, detail = ''): void {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${check}${detail ? ` (${detail})` : ''}`);
 }
 
-function sh(command: string, args: string[], options: { cwd?: string; input?: Buffer } = {}): { status: number; stdout: string; stderr: string; out: Buffer } {
-  const result = spawnSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 28, env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}` } });
+function sh(command: string, args: string[], options: { cwd?: string; input?: Buffer; env?: Record<string, string> } = {}): { status: number; stdout: string; stderr: string; out: Buffer } {
+  const result = spawnSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 28, env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}`, ...options.env } });
   return { status: result.status ?? -1, stdout: result.stdout?.toString() ?? '', stderr: result.stderr?.toString() ?? String(result.error ?? ''), out: result.stdout ?? Buffer.alloc(0) };
 }
 
@@ -66,7 +66,7 @@ function ensurePrograms(): void {
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 const summary = (differences: Disagreement[]): string => differences.slice(0, 5).map((d) => `${d.case}: ${d.detail}`).join(' | ');
 
-async function build(): Promise<void> {
+async function build(work: string): Promise<void> {
   const bundle = await bundleCli();
   for (const arch of ARCHES) {
     const started = Date.now();
@@ -79,7 +79,10 @@ async function build(): Promise<void> {
     const started = Date.now();
     const deb = await buildDeb(arch, { xzLevel: 1 }); // the files are what is checked: spend no CI time on xz -6
     record(`build:deb ${arch}: ${deb.slice(ROOT.length)}`, statSync(deb).size > 0, seconds(started));
-    const lint = sh('lintian', ['--fail-on', 'error', deb]);
+    // lintian leaves folders of its own (mldbm-elf-*) in $TMPDIR: give it one that goes with the run.
+    const lintTmp = join(work, `lintian-${arch}`);
+    mkdirSync(lintTmp);
+    const lint = sh('lintian', ['--fail-on', 'error', deb], { env: { TMPDIR: lintTmp } });
     const errors = lint.stdout.split('\n').filter((line) => line.startsWith('E:'));
     const said = lint.stdout.split('\n').filter(Boolean);
     record(`lintian ${arch}: no error`, lint.status === 0 && errors.length === 0, said.length ? said.join('; ') : lint.stderr.trim().slice(0, 300));
@@ -188,7 +191,7 @@ async function main(): Promise<void> {
   try {
     const only = process.env.SAVEKIT_DIST_ONLY; // one step by name, while working on it
     for (const [name, step] of [
-      ['build', () => build()],
+      ['build', () => build(work)],
       ['x64 executable', () => checkExecutable(work)],
       ['arm64 executable', () => checkArm64(work)],
       ['Debian 11', () => checkDebian('bullseye', work)],
