@@ -30,8 +30,7 @@ for (const name of ['savekit walk IMG', `${COPYING} savekit walk IMG`, 'savekit 
 const sizes = [GIB, 8 * GIB];
 const images = sizes.map((bytes) => syntheticImageOf(bytes));
 console.log('\n| peak RSS (GNU time %M: resident anonymous and mapped file pages) | 1 GiB | 8 GiB | growth |\n|---|---|---|---|');
-for (const [name, prefix] of [['savekit walk', ''], [`${COPYING} savekit walk`, `${COPYING} `], ['savekit check', ''], ['savekit hash', '']] as const) {
-  const [command] = name.split(' ').slice(-1);
-  const rss = images.map((path) => peakRssMiB(`env ${prefix}${node} ${SAVEKIT_SH} ${command} ${path}`));
-  console.log(`| ${name} | ${rss[0]!.toFixed(1)} MiB | ${rss[1]!.toFixed(1)} MiB | ${(((rss[1]! - rss[0]!) / rss[0]!) * 100).toFixed(1)}% |`);
+for (const [command, environment] of [['walk', ''], ['walk', COPYING], ['check', ''], ['hash', '']] as const) {
+  const rss = images.map((path) => peakRssMiB(`env ${environment} ${node} ${SAVEKIT_SH} ${command} ${path}`));
+  console.log(`| ${environment} savekit ${command} | ${rss[0]!.toFixed(1)} MiB | ${rss[1]!.toFixed(1)} MiB | ${(((rss[1]! - rss[0]!) / rss[0]!) * 100).toFixed(1)}% |`);
 }

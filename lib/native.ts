@@ -24,7 +24,7 @@ export interface NativeBinding {
   /** `source` into `target` from `targetStart` with streaming stores (past the CPU cache); returns its length. */
   copyPastCache(target: Uint8Array, targetStart: number, source: Uint8Array): number;
   /** Bytes [offset, offset + length) of a file as a read-only ArrayBuffer over the page cache (offset page-aligned), or -errno. */
-  mapFile?(fd: number, offset: number, length: number, populate: boolean): ArrayBuffer | number;
+  mapFile?(fd: number, offset: number, length: number): ArrayBuffer | number;
   /** Unmaps a mapFile window now and detaches it. */
   unmapFile?(window: ArrayBuffer): void;
   /** Fills a mapFile window's page tables on the thread pool (fire and forget). */

@@ -104,19 +104,18 @@ static int int64_argument(napi_env env, napi_value value, int64_t *out) {
 }
 
 /*
- * mapFile(fd, offset, length, populate): an ArrayBuffer over bytes [offset, offset + length) of
- * the file, read-only (offset a multiple of the page size), or -errno. With populate, the page
- * tables are filled in one call (MADV_POPULATE_READ) instead of a fault per 64 KiB on first touch.
+ * mapFile(fd, offset, length): an ArrayBuffer over bytes [offset, offset + length) of the file,
+ * read-only (offset a multiple of the page size), or -errno. Its page tables fill as it is
+ * touched, or ahead of the reader through populateFile.
  */
 static napi_value map_file(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], result;
+  size_t argc = 3;
+  napi_value argv[3], result;
   int32_t fd = -1;
   int64_t offset = -1, length = 0;
-  bool populate = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
-      !int64_argument(env, argv[1], &offset) || !int64_argument(env, argv[2], &length) || napi_get_value_bool(env, argv[3], &populate) != napi_ok) {
-    napi_throw_type_error(env, NULL, "mapFile(fd, offset, length, populate) takes three integers and a boolean");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      !int64_argument(env, argv[1], &offset) || !int64_argument(env, argv[2], &length)) {
+    napi_throw_type_error(env, NULL, "mapFile(fd, offset, length) takes three integers");
     return NULL;
   }
   long page = sysconf(_SC_PAGESIZE);
@@ -143,9 +142,6 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
     napi_create_int32(env, -ENOMEM, &result);
     return result;
   }
-#ifdef MADV_POPULATE_READ
-  if (populate) madvise(address, (size_t)length, MADV_POPULATE_READ); /* EFAULT on a cut file: the handler copes */
-#endif
   if (napi_create_external_arraybuffer(env, address, (size_t)length, finalize, mapping, &result) != napi_ok) {
     unmap(mapping);
     free(mapping);

@@ -166,6 +166,7 @@ export class FdSource {
   }
 
   #nextMapped(mapped: MappedFile): Buffer | null {
+    // A fault anywhere in the process's mappings: this file may be the one cut (its size says).
     if (mapped.faulted()) this.#assertIntact();
     const view = mapped.view(this.#position, this.#chunkBytes);
     if (view === null) {
@@ -190,9 +191,7 @@ export class FdSource {
   /** ERR_IMAGE_CHANGED when the file changed since it was opened (or `otherwise` says how it did). */
   #assertIntact(otherwise: string | null = null): void {
     if (this.stamp === null) return;
-    const now = fstatSync(this.fd);
-    const cut = this.#mapped?.faulted() ? `it was cut under savekit's mapping of it (${now.size} bytes now)` : null;
-    const change = describeChange(this.stamp, now) ?? cut ?? otherwise;
+    const change = describeChange(this.stamp, fstatSync(this.fd)) ?? otherwise;
     if (change !== null) {
       throw new SaveImageError('ERR_IMAGE_CHANGED', `the image changed while savekit read it (${this.stamp.size} bytes when opened; ${change}): another program is writing it; try again once it is done`);
     }

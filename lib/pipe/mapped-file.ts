@@ -78,7 +78,7 @@ export class MappedFile {
     return Buffer.from(window.bytes, position - window.start, Math.min(length, window.end - position));
   }
 
-    /** True once a page of this process's mappings faulted (the file was cut under it) since this opened. */
+  /** True once a page of this process's mappings faulted (a mapped file was cut) since this opened: time to look at the file. */
   faulted(): boolean {
     return this.#addon.mappingFaults() !== this.#faultsBefore;
   }
@@ -116,7 +116,7 @@ export class MappedFile {
   #map(position: number): Window | null {
     const start = position - (position % PAGE_BYTES);
     const end = Math.min(this.#size, start + this.#windowBytes);
-    const bytes = this.#addon.mapFile(this.#fd, start, end - start, false);
+    const bytes = this.#addon.mapFile(this.#fd, start, end - start);
     return typeof bytes === 'number' ? null : { bytes, start, end };
   }
 

@@ -2,7 +2,7 @@
 // by two savekits, each in a folder of its own holding the same images under the same names, give
 // the same exit status, the same standard output and the same output files, byte for byte.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { aarch64PairDir, dumpPairDir, GENUINE_SAMPLES, samplePath } from '../helpers/samples.js';
 
@@ -146,9 +146,3 @@ export function npmPackageRunner(savekitJs: string): Runner {
     return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr.toString() };
   };
 }
-
-export function removeQuietly(folder: string): void {
-  rmSync(folder, { recursive: true, force: true });
-}
-
-export const readText = (path: string): string => readFileSync(path, 'utf8');

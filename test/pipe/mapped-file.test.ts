@@ -5,7 +5,7 @@
 // die), and the copying path is kept where mapping is off or impossible.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { hashImage } from '../../lib/pipe/hash-image.js';
 import { MappedFile, useFileMapping } from '../../lib/pipe/mapped-file.js';
 import { walkImage } from '../../lib/pipe/walk-image.js';
 import { rejectsWithCode } from '../helpers/assert-code.js';
-import { runBinary } from '../helpers/cli.js';
+import { runBinary, SAVEKIT_BIN } from '../helpers/cli.js';
 import { GENUINE_SAMPLES, samplePath, tempDir } from '../helpers/samples.js';
 import { syntheticImageBuffer } from '../helpers/synthetic-image.js';
 
@@ -114,6 +114,35 @@ for (const [reader, read] of Object.entries(CUTS)) {
     assert.ok(faults() > before, 'the cut pages were touched and answered with zero pages');
   });
 }
+
+test('a file cut under its mapping fails its own reader only: another mapped file reads on to its end', async () => {
+  const [cutPath, otherPath] = [fileOf(LARGE), fileOf(LARGE)];
+  await withSource(otherPath, async (other) => {
+    other.readPrologue({});
+    other.mapPayload();
+    other.next(); // both mapped, the other one first
+    await rejectsWithCode(() => withSource(cutPath, (source) => walkImage(source, { onPrologue: () => cut(cutPath) })), 'ERR_IMAGE_CHANGED');
+    let at = other.position;
+    for (let chunk = other.next(); chunk !== null; chunk = other.next()) at += chunk.length;
+    assert.is(at, LARGE.length);
+  });
+});
+
+test('SIGINT while a mapped file is hashed: exit 130 with ERR_INTERRUPTED, as on the copying path', async () => {
+  // A prologue, then 6 GiB of holes: hashing them maps and zero-fills pages for a second or more.
+  const path = fileOf(syntheticImageBuffer({ ramBytes: 4096 }));
+  const fd = openSync(path, 'r+');
+  ftruncateSync(fd, 6 * 1024 ** 3);
+  closeSync(fd);
+  const child = spawn(process.execPath, [SAVEKIT_BIN, 'hash', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  setTimeout(() => child.kill('SIGINT'), 400);
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, sig) => resolve([code, sig])));
+  assert.is(signal, null);
+  assert.is(status, 130, stderr);
+  assert.match(stderr, /error\[ERR_INTERRUPTED\]/);
+});
 
 test('a process that walks a file cut under its mapping exits with the error, not SIGBUS', () => {
   const path = fileOf(LARGE);
