@@ -32,6 +32,9 @@ export const ERROR_CODES = [
   'ERR_BAD_DELTA',
   'ERR_BAD_SIGNATURE',
   'ERR_BASE_MISMATCH',
+  'ERR_OBJECT_NOT_FOUND',
+  'ERR_STORE_DENIED',
+  'ERR_STORE_UNREACHABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

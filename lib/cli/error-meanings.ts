@@ -30,6 +30,9 @@ export const ERROR_MEANINGS: Record<ErrorCode, string> = {
   ERR_BAD_DELTA: 'a delta that is cut, damaged or not a delta (apply), or whose rebuilt stream is not NEW\'s: the output is removed',
   ERR_BAD_SIGNATURE: 'a page signature that is cut, damaged or not a signature (delta --signature)',
   ERR_BASE_MISMATCH: 'apply was given another BASE than the delta was made from (another guest, another save): the output is removed, BASE untouched',
+  ERR_OBJECT_NOT_FOUND: 'an s3:// address names a bucket or an object the store does not have',
+  ERR_STORE_DENIED: 'the object store refused the credentials (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, none found)',
+  ERR_STORE_UNREACHABLE: 'the object store did not answer, or kept dropping the connection after the retries: a write left nothing, an upload is aborted',
   ERR_IO: 'the operating system refused (the message carries errno and path; ENOSPC for a full disk)',
   ERR_USAGE: 'wrong arguments (exit 2)',
 };

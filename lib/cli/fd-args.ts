@@ -1,11 +1,15 @@
-// IN and OUT arguments of the copying commands as file descriptors: a path, or - for stdin and
-// stdout. Opened here, closed by the caller through `close()`.
+// IN and OUT arguments of the copying commands as file descriptors: a path, - for stdin and
+// stdout, or an s3:// object (a pipe with the transfer thread at its other end,
+// lib/store/object-pipe.ts). Opened here, closed by the caller through `close()`; an object
+// OUT appears only when `finish()` completes it, and is aborted otherwise.
 import { closeSync, fstatSync, openSync, rmSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ioError, SaveImageError } from '../errors.js';
 import { modeFromSource, narrowTo } from '../file/modes.js';
 import { assertNoJournal } from '../file/open.js';
-import { FdSource } from '../pipe/fd-source.js';
+import { FdSource, type Upstream } from '../pipe/fd-source.js';
+import { objectAddressOf } from '../store/address.js';
+import { openObjectInput, openObjectOutput } from '../store/object-pipe.js';
 import type { CliIo } from './io.js';
 
 export interface OpenedFd {
@@ -14,10 +18,35 @@ export interface OpenedFd {
   /** A regular file (an output then gets the Part magic until it is complete). */
   isFile: boolean;
   close(): void;
+  /** An object's transfer: what went wrong at the other end of the pipe. */
+  upstream?: Upstream;
+  /** An object IN: the ETag its bytes were read under, once read to the end. */
+  version?(): string | null;
+  /** An object OUT: completes the upload (the object appears). Awaited before success is reported. */
+  finish?(): Promise<void>;
+}
+
+/** Where inputs and outputs that are objects failed, if they did: the reason behind a cut read or an EPIPE. */
+export function transferFailure(...opened: (OpenedFd | null | undefined)[]): SaveImageError | null {
+  for (const one of opened) {
+    const failure = one?.upstream?.failure();
+    if (failure) return failure;
+  }
+  return null;
+}
+
+/** Completes OUT when it is an object (a file or a pipe is complete once written). */
+export async function finishOutput(output: OpenedFd | null): Promise<void> {
+  await output?.finish?.();
 }
 
 export async function openInput(io: CliIo, argument: string): Promise<OpenedFd> {
   if (argument === '-') return { fd: io.stdinFd, label: 'stdin', isFile: false, close() {} };
+  const address = objectAddressOf(argument);
+  if (address) {
+    const object = openObjectInput(address, io.env);
+    return { fd: object.fd, label: address.url, isFile: false, upstream: object, version: () => object.etag(), close: () => void object.close() };
+  }
   await assertNoJournal(argument);
   let fd: number;
   try {
@@ -38,6 +67,26 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
       throw new SaveImageError('ERR_USAGE', 'not writing a save image to a terminal: give OUT as a file, or redirect stdout (savekit ... > out.save)');
     }
     return { fd: io.stdoutFd, label: 'stdout', isFile: false, close() {} };
+  }
+  const address = objectAddressOf(argument);
+  if (address) {
+    if (input.label === address.url) throw new SaveImageError('ERR_USAGE', `${argument} is the input itself: write to another object (savekit define and set edit in place)`);
+    const object = openObjectOutput(address, io.env, { sizeHint: input.isFile ? fstatSync(input.fd).size : null });
+    let finished = false;
+    return {
+      fd: object.fd,
+      label: address.url,
+      isFile: false,
+      upstream: { failure: () => object.failure(), assertComplete() {} },
+      finish: async () => {
+        finished = true;
+        await object.commit();
+      },
+      close: () => {
+        if (!finished) void object.abort().catch(() => undefined);
+        finished = true;
+      },
+    };
   }
   const inputStat = fstatSync(input.fd);
   const mode = modeFromSource(inputStat); // no wider than the image, from the first byte
@@ -70,6 +119,11 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
 /** ERR_USAGE when OUT is one of the other inputs (openOutput checks the one it is given). */
 export function assertOutputIsNot(argument: string, inputs: OpenedFd[]): void {
   if (argument === '-') return;
+  if (objectAddressOf(argument)) {
+    const same = inputs.find((input) => input.label === argument);
+    if (same) throw new SaveImageError('ERR_USAGE', `${argument} is an input: write to another object`);
+    return;
+  }
   let out;
   try {
     out = statSync(argument);
@@ -111,10 +165,13 @@ export async function writeOutput<T>(
   let done = false;
   try {
     const result = await job((opener) => (output = opener()).fd);
+    await finishOutput(output);
     done = true;
     return result;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-') return null;
+    const behind = transferFailure(...inputs, output);
+    if (behind) throw behind;
     throw SaveImageError.is(error) ? error : ioError(`write ${what} to`, (output as OpenedFd | null)?.label ?? outArg, error, { writing: true });
   } finally {
     const out = output as OpenedFd | null;
@@ -133,8 +190,15 @@ export function growPipes(io: CliIo): boolean {
 export async function withSource<T>(io: CliIo, argument: string, use: (source: FdSource, input: OpenedFd) => Promise<T>): Promise<T> {
   const input = await openInput(io, argument);
   try {
-    return await use(new FdSource(input.fd, { growPipe: growPipes(io) }), input);
+    return await use(sourceOf(io, input), input);
+  } catch (error) {
+    throw transferFailure(input) ?? error;
   } finally {
     input.close();
   }
+}
+
+/** The FdSource over an opened input (an object's transfer as its upstream). */
+export function sourceOf(io: CliIo, input: OpenedFd): FdSource {
+  return new FdSource(input.fd, { growPipe: growPipes(io), upstream: input.upstream });
 }

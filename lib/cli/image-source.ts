@@ -1,8 +1,12 @@
 // Opens the IMAGE argument of the commands that read the prologue only (info, dumpxml, cpu):
-// a path (positioned reads, payload untouched) or `-` (the prologue consumed from stdin, which
-// is then closed: the upstream writer sees EPIPE, as with `head`).
+// a path (positioned reads, payload untouched), an s3:// object (at most two ranged GETs, the
+// payload never asked for) or `-` (the prologue consumed from stdin, which is then closed: the
+// upstream writer sees EPIPE, as with `head`).
 import type { SaveImagePrologue } from '../codec/prologue.js';
 import { readImageFile } from '../file/open.js';
+import { objectAddressOf } from '../store/address.js';
+import { readObjectPrologue } from '../store/object-prologue.js';
+import { ObjectStore } from '../store/s3-client.js';
 import { readImageStream } from '../stream/read-image.js';
 import { type CommandSpec, type ParsedValues, readOptionsOf } from './args.js';
 import type { CliIo } from './io.js';
@@ -22,6 +26,16 @@ export async function openImage(io: CliIo, spec: CommandSpec, values: ParsedValu
     const image = await readImageStream(io.stdin, options);
     image.payload.destroy(); // every caller needs the prologue only: stop reading stdin
     return { ...image, label: 'stdin', payloadLength: null };
+  }
+  const address = objectAddressOf(argument);
+  if (address) {
+    const store = await ObjectStore.connect(io.env);
+    try {
+      const image = await readObjectPrologue(store, address, options);
+      return { ...image, label: address.url, payloadLength: image.object.size - image.payloadOffset };
+    } finally {
+      store.close();
+    }
   }
   const image = await readImageFile(argument, options);
   return { ...image, label: argument, payloadHead: Buffer.alloc(0) };

@@ -26,6 +26,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 if (process.env.SAVEKIT_NO_NATIVE === '1') useNativeAddon(false);
 // Files read with copies instead of mapped (the path pipes take), to compare or to rule it out.
 if (process.env.SAVEKIT_NO_MMAP === '1') useFileMapping(false);
+// The AWS SDK (s3:// addresses) warns on Node 20 that its releases from 2027 on need Node 22:
+// savekit pins its release and moves on deliberately, so its users need not read that.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 let stdout: Writable | undefined;
 

@@ -167,7 +167,8 @@ async function openForUpdate(files: FilePort, path: string): Promise<FileLike> {
   }
 }
 
-function countDifferences(a: Buffer, b: Buffer): number {
+/** How many bytes differ between two prologues of one length. */
+export function countDifferences(a: Buffer, b: Buffer): number {
   let count = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) count++;
   return count;

@@ -36,6 +36,16 @@ export const FILE_CHUNK_BYTES = 256 * 1024;
 /** Chunks handed out from a mapped file: views cost nothing, so only progress and interruption set their size. */
 export const MAPPED_CHUNK_BYTES = 2 * 1024 * 1024;
 
+/**
+ * What feeds a pipe when it is not another program: the transfer of an s3:// object. Its
+ * failure is the reason a read ended early, and the end of the pipe counts only once it says
+ * the whole object came through.
+ */
+export interface Upstream {
+  failure(): SaveImageError | null;
+  assertComplete(): void;
+}
+
 export class FdSource {
   readonly fd: number;
   /** A regular file: reads are positioned and the size is known. */
@@ -54,12 +64,13 @@ export class FdSource {
   readonly #windowBytes: number | undefined;
   /** Mapped chunks' size: a caller's chunkBytes, else MAPPED_CHUNK_BYTES. */
   readonly #chunkBytes: number;
+  readonly #upstream: Upstream | null;
 
   /**
    * `growPipe: false` keeps a pipe at its size (to measure what growing it gains); `windowBytes`
    * sets the mapped windows' size (tests cross windows with small ones).
    */
-  constructor(fd: number, options: { chunkBytes?: number; growPipe?: boolean; windowBytes?: number } = {}) {
+  constructor(fd: number, options: { chunkBytes?: number; growPipe?: boolean; windowBytes?: number; upstream?: Upstream | undefined } = {}) {
     const stat = fstatSync(fd);
     const chunkBytes = options.chunkBytes ?? (stat.isFile() ? FILE_CHUNK_BYTES : CHUNK_BYTES);
     this.#chunkBytes = options.chunkBytes ?? MAPPED_CHUNK_BYTES;
@@ -68,6 +79,7 @@ export class FdSource {
     this.stamp = this.seekable ? { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs } : null;
     this.outputMode = modeFromSource(stat);
     this.#windowBytes = options.windowBytes;
+    this.#upstream = options.upstream ?? null;
     this.#buffers = [alignedBuffer(chunkBytes), alignedBuffer(chunkBytes)];
     if (!this.seekable) {
       makeBlocking(fd);
@@ -133,6 +145,8 @@ export class FdSource {
    * whatever a reader made of them), else `error` itself.
    */
   whyFailed(error: unknown): unknown {
+    const upstream = this.#upstream?.failure();
+    if (upstream) return upstream;
     if (SaveImageError.is(error) && error.code === 'ERR_IMAGE_CHANGED') return error;
     try {
       this.#assertIntact();
@@ -185,6 +199,7 @@ export class FdSource {
 
   /** ERR_IMAGE_CHANGED when the file is no longer what it was when opened, or ended elsewhere. */
   assertUnchanged(): void {
+    this.#upstream?.assertComplete();
     this.#assertIntact(this.stamp === null || this.#position === this.stamp.size ? null : `it ended at ${this.#position} bytes`);
   }
 

@@ -14,8 +14,8 @@ export type Suite = 'trixie' | 'bullseye';
 export const CACHE = process.env.SAVEKIT_INTEROP_CACHE ?? '/var/cache/savekit-interop';
 const COMPLETE = '.savekit-complete';
 const PACKAGES = ['libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'gzip', 'bzip2', 'xz-utils', 'lzop', 'zstd'];
-/** What each root has beyond PACKAGES: aarch64 guests run in the newest one. */
-const MORE: Record<Suite, string[]> = { trixie: ['qemu-system-arm'], bullseye: [] };
+/** What each root has beyond PACKAGES: aarch64 guests and the object-store tests' Ceph (test/objects) run in the newest one. */
+const MORE: Record<Suite, string[]> = { trixie: ['qemu-system-arm', 'ceph-mon', 'ceph-osd', 'radosgw', 'ceph-common'], bullseye: [] };
 
 export function rootOf(suite: Suite): string {
   return join(CACHE, suite);

@@ -4,10 +4,9 @@ import { FORMATS, type FormatName } from '../../constants.js';
 import { SaveImageError } from '../../errors.js';
 import { applyDelta } from '../../pipe/apply.js';
 import { checkCompressOptions } from '../../pipe/compressors.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { assertOutputIsNot, growPipes, type OpenedFd, openInputs, openOutput, writeOutput } from '../fd-args.js';
+import { assertOutputIsNot, type OpenedFd, openInputs, openOutput, sourceOf, writeOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -70,7 +69,7 @@ export const command: Command = {
       assertOutputIsNot(outArg, [deltaInput]);
       return withProgress(io, values, (hooks) =>
         applyDelta({
-          base: new FdSource(baseInput.fd, { growPipe: growPipes(io) }),
+          base: sourceOf(io, baseInput),
           baseReadOptions: readOptionsOf(spec, values),
           deltaFd: deltaInput.fd,
           deltaLabel: deltaInput.label,

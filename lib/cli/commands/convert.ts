@@ -7,12 +7,11 @@ import { type ImageLock, lockImage } from '../../file/lock.js';
 import { createReplacement, type Replacement } from '../../file/replacement.js';
 import { checkCompressOptions } from '../../pipe/compressors.js';
 import { convertImage } from '../../pipe/convert.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { interruptedBy } from '../../pipe/interrupt.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
-import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { finishOutput, type OpenedFd, openInput, openOutput, sourceOf, transferFailure } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -93,7 +92,7 @@ export const command: Command = {
       if (inPlace) lock = await lockImage(inArg);
       // Stamped before the temporary appears: whatever writes the image from then on is seen at
       // the commit (stamped after it, a write in between was taken for the image as read).
-      const source = new FdSource(input.fd, { growPipe: growPipes(io) });
+      const source = sourceOf(io, input);
       if (inPlace) replacement = createReplacement(inArg);
       const result = await withProgress(io, values, (hooks) =>
         convertImage({
@@ -108,6 +107,7 @@ export const command: Command = {
           ...hooks,
         }),
       );
+      await finishOutput(output as OpenedFd | null);
       (output as OpenedFd | null)?.close();
       output = null;
       if (replacement) {
@@ -133,7 +133,7 @@ export const command: Command = {
       // The reader of stdout went away (`| head`): a normal end, as for cat; not when a signal
       // killed the compressor savekit was writing to.
       if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-' && interruptedBy() === null) return 0;
-      throw explainOutput(error, output as OpenedFd | null, inPlace, inArg);
+      throw transferFailure(input, output as OpenedFd | null) ?? explainOutput(error, output as OpenedFd | null, inPlace, inArg);
     } finally {
       (output as OpenedFd | null)?.close();
       (replacement as Replacement | null)?.abort();

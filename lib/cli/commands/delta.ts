@@ -2,10 +2,9 @@
 // page: NEW's prologue, its stream as references to BASE's pages and literal bytes, zstd'd.
 import { imagePages, signaturePages } from '../../pipe/base-pages.js';
 import { makeDelta } from '../../pipe/delta.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { assertOutputIsNot, growPipes, type OpenedFd, openInputs, openOutput, writeOutput } from '../fd-args.js';
+import { assertOutputIsNot, type OpenedFd, openInputs, openOutput, sourceOf, writeOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { bodyLevelOf, LEVEL_HELP } from '../body-level.js';
@@ -54,8 +53,8 @@ export const command: Command = {
     const result = await writeOutput(outArg, [baseInput, newInput], 'the delta', async (open) => {
       assertOutputIsNot(outArg, [baseInput]);
       const outFd = open(() => openOutput(io, outArg, newInput));
-      const base = signature === null ? imagePages(new FdSource(baseInput.fd, { growPipe: growPipes(io) }), { readOptions: readOptionsOf(spec, values) }) : await signaturePages(baseInput.fd, signature);
-      return withProgress(io, values, (hooks) => makeDelta({ base, source: new FdSource(newInput.fd, { growPipe: growPipes(io) }), outFd, level, readOptions: readOptionsOf(spec, values), ...hooks }));
+      const base = signature === null ? imagePages(sourceOf(io, baseInput), { readOptions: readOptionsOf(spec, values) }) : await signaturePages(baseInput.fd, signature);
+      return withProgress(io, values, (hooks) => makeDelta({ base, source: sourceOf(io, newInput), outFd, level, readOptions: readOptionsOf(spec, values), ...hooks }));
     });
     if (result && values.json) {
       await printJson(io, {

@@ -5,10 +5,9 @@ import { createTwoFilesPatch } from 'diff';
 import { drawBlock, type BlockChanges } from '../../codec/delta/page-map.js';
 import type { XmlBlock } from '../../codec/blocks.js';
 import { diffImages, type ImageDiff } from '../../pipe/diff.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { growPipes, type OpenedFd, openInputs } from '../fd-args.js';
+import { type OpenedFd, openInputs, sourceOf, transferFailure } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { formatBytes, QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -46,12 +45,14 @@ export const command: Command = {
     const [inputA, inputB] = (await openInputs(io, [aArg, bArg])) as [OpenedFd, OpenedFd];
     try {
       const result = await withProgress(io, values, (hooks) =>
-        diffImages(new FdSource(inputA.fd, { growPipe: growPipes(io) }), new FdSource(inputB.fd, { growPipe: growPipes(io) }), { readOptions: readOptionsOf(spec, values), ...hooks }),
+        diffImages(sourceOf(io, inputA), sourceOf(io, inputB), { readOptions: readOptionsOf(spec, values), ...hooks }),
       );
       const report = diffReport(result, aArg, bArg);
       if (values.json) await printJson(io, report);
       else await print(io, formatDiff(report, result, values.map === true));
       return 0;
+    } catch (error) {
+      throw transferFailure(inputA, inputB) ?? error;
     } finally {
       inputA.close();
       inputB.close();

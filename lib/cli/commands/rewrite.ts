@@ -1,12 +1,11 @@
 // savekit rewrite [IN|-] [OUT|-]: copy an image with a new prologue, the payload passing
 // through byte for byte at pipe speed (stdin to stdout: `ssh host cat img | savekit rewrite ...`).
 import { ioError, SaveImageError } from '../../errors.js';
-import { FdSource } from '../../pipe/fd-source.js';
 import { rewriteImage } from '../../pipe/rewrite.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
-import { growPipes, type OpenedFd, openInput, openOutput } from '../fd-args.js';
+import { finishOutput, growPipes, type OpenedFd, openInput, openOutput, sourceOf, transferFailure } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -57,7 +56,7 @@ export const command: Command = {
     try {
       const result = await withProgress(io, values, (hooks) =>
         rewriteImage({
-          source: new FdSource(input.fd, { growPipe: growPipes(io) }),
+          source: sourceOf(io, input),
           openOutput: () => (output = openOutput(io, outArg, input)).fd,
           readOptions: readOptionsOf(spec, values),
           plan,
@@ -66,6 +65,7 @@ export const command: Command = {
           ...hooks,
         }),
       );
+      await finishOutput(output as OpenedFd | null);
       if (values.json) {
         await printJson(io, {
           payloadOffset: result.after.payloadOffset,
@@ -81,7 +81,7 @@ export const command: Command = {
       return 0;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
-      throw explainPartialOutput(error, output as OpenedFd | null);
+      throw transferFailure(input, output as OpenedFd | null) ?? explainPartialOutput(error, output as OpenedFd | null);
     } finally {
       (output as OpenedFd | null)?.close();
       input.close();

@@ -2,14 +2,13 @@
 import { decodeSeal, withSeal } from '../../codec/seal.js';
 import { encodeHeaderInto } from '../../codec/header.js';
 import { SaveImageError } from '../../errors.js';
-import type { FileStamp } from '../../file/file-port.js';
-import { patchImage } from '../../file/patch.js';
 import { hashImage } from '../../pipe/hash-image.js';
 import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
+import { type EditBasis, patchEditTarget } from '../edit-target.js';
 
 const spec: CommandSpec = {
   name: 'seal',
@@ -37,15 +36,17 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const path = positionals[0]!;
     if (path === '-') throw new SaveImageError('ERR_USAGE', 'seal edits a file in place: give a path (rewrite --seal seals a copy)');
-    let hashed: FileStamp | null = null;
+    let hashed: EditBasis | null = null;
     const digest = await withProgress(io, values, (hooks) =>
-      withSource(io, path, (source) => {
+      withSource(io, path, async (source, input) => {
         hashed = source.stamp;
-        return hashImage(source, {}, hooks);
+        const result = await hashImage(source, {}, hooks);
+        hashed ??= input.version?.() ?? null; // an object: the ETag its bytes were read under
+        return result;
       }),
     );
     const seal = { payloadLength: digest.payloadLength, digest: digest.payload };
-    const result = await patchImage(path, (image) => {
+    const result = await patchEditTarget(io, path, (image) => {
       const existing = decodeSeal(image.header);
       if (existing && (existing.digest !== seal.digest || existing.payloadLength !== seal.payloadLength) && !values.force) {
         throw new SaveImageError(
@@ -57,7 +58,7 @@ export const command: Command = {
       const prologue = Buffer.from(image.prologueBytes);
       encodeHeaderInto(withSeal(image.header, seal), prologue, 0);
       return prologue;
-    }, hashed ? { expect: hashed } : {}); // a payload written since it was hashed is not sealed
+    }, hashed); // a payload written since it was hashed is not sealed
     if (values.json) await printJson(io, { sealed: true, changed: result.changed, ...seal });
     else await print(io, `${path}: ${result.changed ? 'sealed' : 'already sealed'}: xxh64 ${seal.digest} over ${seal.payloadLength} payload bytes\n`);
     return 0;

@@ -1,10 +1,10 @@
 // savekit set IMAGE: header-level changes in place: the running flag, version 2 <-> 3.
 import { planSet } from '../../edit/plan.js';
-import { patchImage } from '../../file/patch.js';
 import { type CommandSpec, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { reportEdit } from '../edit-report.js';
+import { patchEditTarget } from '../edit-target.js';
 
 const spec: CommandSpec = {
   name: 'set',
@@ -38,7 +38,7 @@ export const command: Command = {
     const version = values.version === undefined ? undefined : Number(values.version);
     if (version !== undefined && version !== 2 && version !== 3) throw usageError(spec, `--version takes 2 or 3, not ${JSON.stringify(values.version)}`);
     if (version === undefined && wasRunning === undefined) throw usageError(spec, 'nothing to set: give --running, --paused or --version');
-    const result = await patchImage(path, (image) =>
+    const result = await patchEditTarget(io, path, (image) =>
       planSet(image, {
         ...(wasRunning === undefined ? {} : { wasRunning }),
         ...(version === undefined ? {} : { version }),

@@ -1,11 +1,10 @@
 // savekit signature BASE [OUT|-]: BASE's page signature, for `savekit delta --signature` on a
 // host that does not hold BASE.
-import { FdSource } from '../../pipe/fd-source.js';
 import { writeSignature } from '../../pipe/signature.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import { bodyLevelOf, LEVEL_HELP } from '../body-level.js';
 import type { Command } from '../command.js';
-import { growPipes, type OpenedFd, openInputs, openOutput, writeOutput } from '../fd-args.js';
+import { type OpenedFd, openInputs, openOutput, sourceOf, writeOutput } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -44,7 +43,7 @@ export const command: Command = {
     const [input] = (await openInputs(io, [baseArg])) as [OpenedFd];
     const result = await writeOutput(outArg, [input], 'the signature', (open) => {
       const outFd = open(() => openOutput(io, outArg, input));
-      return withProgress(io, values, (hooks) => writeSignature({ source: new FdSource(input.fd, { growPipe: growPipes(io) }), outFd, level, readOptions: readOptionsOf(spec, values), ...hooks }));
+      return withProgress(io, values, (hooks) => writeSignature({ source: sourceOf(io, input), outFd, level, readOptions: readOptionsOf(spec, values), ...hooks }));
     });
     if (result && values.json) await printJson(io, { pages: result.pages, signatureBytes: result.signatureBytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, baseStream: result.base });
     return 0;

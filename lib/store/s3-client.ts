@@ -1,0 +1,237 @@
+// The one place that talks S3: the AWS SDK is imported here and nowhere else, and only when an
+// s3:// address is given (local commands start as fast as before). Credentials, region, profile
+// and endpoint come from the SDK's own chain (AWS_* variables, ~/.aws/config and credentials,
+// AWS_PROFILE, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3), as `aws s3` users set them; an endpoint
+// of one's own (Ceph, MinIO) gets path-style addressing. Store errors become SaveImageErrors
+// that name the address and the S3 code, never a credential.
+import { SaveImageError } from '../errors.js';
+import type { ObjectAddress } from './address.js';
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+type Client = import('@aws-sdk/client-s3').S3Client;
+
+export interface StoredObject {
+  size: number;
+  etag: string;
+}
+
+export interface CompletedPart {
+  PartNumber: number;
+  ETag: string;
+}
+
+/** Attempts at a ranged read that lost its connection (the SDK retries requests that never started). */
+const READ_ATTEMPTS = 6;
+const FIRST_BACKOFF_MS = 250;
+/** Aborting an upload is retried longer: a store that comes back must not keep our parts. */
+const ABORT_ATTEMPTS = 7;
+
+let sdkLoading: Promise<Sdk> | null = null;
+
+function loadSdk(): Promise<Sdk> {
+  sdkLoading ??= import('@aws-sdk/client-s3');
+  return sdkLoading;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class ObjectStore {
+  /** Requests sent, for tests and benchmarks that count them. */
+  requests = 0;
+
+  private constructor(
+    readonly sdk: Sdk,
+    readonly client: Client,
+  ) {}
+
+  /** A client from the environment's configuration; us-east-1 when nothing names a region. */
+  static async connect(env: NodeJS.ProcessEnv): Promise<ObjectStore> {
+    const sdk = await loadSdk();
+    const ownEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+    const config = {
+      forcePathStyle: ownEndpoint || env.SAVEKIT_S3_PATH_STYLE === '1',
+      // Since SDK 3.729 checksums are added by default, which several S3-compatible servers refuse.
+      requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+      responseChecksumValidation: 'WHEN_REQUIRED' as const,
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    };
+    let client = new sdk.S3Client(config);
+    try {
+      await client.config.region();
+    } catch {
+      client.destroy();
+      client = new sdk.S3Client({ ...config, region: 'us-east-1' }); // a Ceph or MinIO endpoint needs none
+    }
+    return new ObjectStore(sdk, client);
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  async #send<T>(address: ObjectAddress, action: string, command: object): Promise<T> {
+    this.requests++;
+    try {
+      return (await this.client.send(command as never)) as T; // each command's own output type is named by the caller
+    } catch (error) {
+      throw storeError(error, address, action);
+    }
+  }
+
+  /** The object's size and ETag. */
+  async head(address: ObjectAddress, ifMatch?: string): Promise<StoredObject> {
+    const answer = await this.#send<{ ContentLength?: number; ETag?: string }>(address, 'read', new this.sdk.HeadObjectCommand({ Bucket: address.bucket, Key: address.key, ...(ifMatch ? { IfMatch: ifMatch } : {}) }));
+    return { size: answer.ContentLength ?? 0, etag: answer.ETag ?? '' };
+  }
+
+  /**
+   * Bytes [first, first + length) of the object (fewer at its end), with its size and ETag. With
+   * `etag`, the object must still be that one (If-Match: else ERR_IMAGE_CHANGED). A connection
+   * lost mid-body resumes at the byte it stopped at, with backoff.
+   */
+  async read(address: ObjectAddress, first: number, length: number, etag?: string): Promise<{ bytes: Buffer; object: StoredObject }> {
+    const target = Buffer.allocUnsafe(length);
+    let got = 0;
+    let object: StoredObject | null = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const pinned: string | undefined = etag ?? object?.etag;
+        const answer: { Body?: AsyncIterable<Uint8Array>; ContentRange?: string; ETag?: string } = await this.#send(
+          address,
+          'read',
+          new this.sdk.GetObjectCommand({ Bucket: address.bucket, Key: address.key, Range: `bytes=${first + got}-${first + length - 1}`, ...(pinned ? { IfMatch: pinned } : {}) }),
+        );
+        object ??= { size: Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? first + length), etag: answer.ETag ?? '' };
+        for await (const chunk of answer.Body ?? []) {
+          if (got + chunk.length > length) throw new SaveImageError('ERR_IO', `${address.url}: the store sent more than the ${length} bytes asked for at ${first}`);
+          target.set(chunk, got);
+          got += chunk.length;
+        }
+        return { bytes: target.subarray(0, got), object };
+      } catch (error) {
+        if (SaveImageError.is(error) && error.code === 'ERR_STORE_UNREACHABLE' && attempt < READ_ATTEMPTS) {
+          await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+          continue;
+        }
+        if (SaveImageError.is(error) && error.code === 'ERR_TRUNCATED' && got === 0) {
+          return { bytes: target.subarray(0, 0), object: object ?? (await this.head(address, etag)) }; // a range past the end
+        }
+        if (!SaveImageError.is(error) && attempt < READ_ATTEMPTS) {
+          await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1)); // the body broke off: ask for the rest
+          continue;
+        }
+        throw SaveImageError.is(error) ? error : storeError(error, address, 'read');
+      }
+    }
+  }
+
+  async startUpload(address: ObjectAddress): Promise<string> {
+    const answer = await this.#send<{ UploadId?: string }>(address, 'write', new this.sdk.CreateMultipartUploadCommand({ Bucket: address.bucket, Key: address.key }));
+    return answer.UploadId!;
+  }
+
+  async uploadPart(address: ObjectAddress, uploadId: string, partNumber: number, body: Uint8Array): Promise<CompletedPart> {
+    const answer = await this.#send<{ ETag?: string }>(address, 'write', new this.sdk.UploadPartCommand({ Bucket: address.bucket, Key: address.key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }));
+    return { PartNumber: partNumber, ETag: answer.ETag! };
+  }
+
+  /** Bytes [first, last] of `source`, copied by the store into a part (the source pinned to `etag`). */
+  async copyPart(address: ObjectAddress, uploadId: string, partNumber: number, source: ObjectAddress, first: number, last: number, etag: string): Promise<CompletedPart> {
+    const answer = await this.#send<{ CopyPartResult?: { ETag?: string } }>(
+      address,
+      'copy to',
+      new this.sdk.UploadPartCopyCommand({
+        Bucket: address.bucket,
+        Key: address.key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        CopySource: `${source.bucket}/${encodeURIComponent(source.key)}`,
+        CopySourceRange: `bytes=${first}-${last}`,
+        CopySourceIfMatch: etag,
+      }),
+    );
+    return { PartNumber: partNumber, ETag: answer.CopyPartResult!.ETag! };
+  }
+
+  /** Completes an upload: the object appears now, whole. `ifMatch`: only over that object (where the store honours it). */
+  async completeUpload(address: ObjectAddress, uploadId: string, parts: CompletedPart[], ifMatch?: string): Promise<string> {
+    const answer = await this.#send<{ ETag?: string }>(
+      address,
+      'write',
+      new this.sdk.CompleteMultipartUploadCommand({ Bucket: address.bucket, Key: address.key, UploadId: uploadId, MultipartUpload: { Parts: parts }, ...(ifMatch ? { IfMatch: ifMatch } : {}) }),
+    );
+    return answer.ETag ?? '';
+  }
+
+  /** Aborts an upload, retrying while the store is unreachable; false when it never answered. */
+  async abortUpload(address: ObjectAddress, uploadId: string): Promise<boolean> {
+    for (let attempt = 1; attempt <= ABORT_ATTEMPTS; attempt++) {
+      try {
+        await this.#send(address, 'abort the upload to', new this.sdk.AbortMultipartUploadCommand({ Bucket: address.bucket, Key: address.key, UploadId: uploadId }));
+        return true;
+      } catch (error) {
+        if (SaveImageError.is(error) && error.code === 'ERR_OBJECT_NOT_FOUND') return true; // gone already
+        await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+      }
+    }
+    return false;
+  }
+
+  /** One request for a whole (small) object; `ifMatch` / `ifNoneMatch` as S3 defines them. */
+  async put(address: ObjectAddress, body: Uint8Array, conditions: { ifMatch?: string; ifNoneMatch?: string } = {}): Promise<string> {
+    const answer = await this.#send<{ ETag?: string }>(
+      address,
+      'write',
+      new this.sdk.PutObjectCommand({ Bucket: address.bucket, Key: address.key, Body: body, ContentLength: body.length, ...(conditions.ifMatch ? { IfMatch: conditions.ifMatch } : {}), ...(conditions.ifNoneMatch ? { IfNoneMatch: conditions.ifNoneMatch } : {}) }),
+    );
+    return answer.ETag ?? '';
+  }
+
+  /** Multipart uploads not completed nor aborted in `bucket` (tests: none may be left). */
+  async pendingUploads(bucket: string): Promise<{ key: string; uploadId: string }[]> {
+    const address = { bucket, key: '', url: `s3://${bucket}/` };
+    const answer = await this.#send<{ Uploads?: { Key?: string; UploadId?: string }[] }>(address, 'list the uploads of', new this.sdk.ListMultipartUploadsCommand({ Bucket: bucket }));
+    return (answer.Uploads ?? []).map((upload) => ({ key: upload.Key ?? '', uploadId: upload.UploadId ?? '' }));
+  }
+
+  async createBucket(bucket: string): Promise<void> {
+    await this.#send({ bucket, key: '', url: `s3://${bucket}` }, 'create', new this.sdk.CreateBucketCommand({ Bucket: bucket }));
+  }
+
+  async remove(address: ObjectAddress): Promise<void> {
+    await this.#send(address, 'remove', new this.sdk.DeleteObjectCommand({ Bucket: address.bucket, Key: address.key }));
+  }
+}
+
+interface SdkError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** A store's answer as a SaveImageError with a stable code (never the request, which carries a signature). */
+export function storeError(error: unknown, address: ObjectAddress, action: string): SaveImageError {
+  if (SaveImageError.is(error)) return error;
+  const sdk = error as SdkError;
+  const status = sdk.$metadata?.httpStatusCode;
+  const name = sdk.Code ?? sdk.name ?? 'Error';
+  const where = `${action} ${address.url}`;
+  if (status === 412 || name === 'PreconditionFailed') {
+    return new SaveImageError('ERR_IMAGE_CHANGED', `cannot ${where}: the object changed while savekit worked on it (the store answered 412 PreconditionFailed): another program wrote it; try again once it is done`, { cause: error });
+  }
+  if (name === 'NoSuchBucket') return new SaveImageError('ERR_OBJECT_NOT_FOUND', `cannot ${where}: no bucket ${address.bucket} (NoSuchBucket)`, { cause: error });
+  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchUpload') {
+    return new SaveImageError('ERR_OBJECT_NOT_FOUND', `cannot ${where}: no such object (${name === 'NotFound' || name === 'Error' ? '404' : name})`, { cause: error });
+  }
+  if (status === 403 || status === 401 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|CredentialsProviderError|ExpiredToken/.test(name)) {
+    return new SaveImageError('ERR_STORE_DENIED', `cannot ${where}: the store refused the credentials (${name}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE`, { cause: error });
+  }
+  if (name === 'InvalidRange' || status === 416) return new SaveImageError('ERR_TRUNCATED', `cannot ${where}: the range asked for starts past its end`, { cause: error });
+  if (status === undefined || status >= 500) {
+    const reason = sdk.code ?? (status ? `HTTP ${status}` : name);
+    return new SaveImageError('ERR_STORE_UNREACHABLE', `cannot ${where}: the store did not answer (${reason})`, { cause: error });
+  }
+  return new SaveImageError('ERR_IO', `cannot ${where}: the store answered ${status} ${name}`, { cause: error });
+}
