@@ -84,6 +84,8 @@ export async function convertImage(params: ConvertParams): Promise<ConvertResult
 async function convertFrom(params: ConvertParams, before: SaveImagePrologue, from: FormatName): Promise<ConvertResult> {
   const { source, format: to } = params;
   const prologue = withPayloadFormat(params.plan(before), to);
+  // The payload changes: the input's seal does not describe it (to a file, --seal puts a new one in at the end).
+  encodeHeaderInto(withoutSeal(decodeHeader(prologue, { maxDataLen: Number.MAX_SAFE_INTEGER })), prologue, 0);
   const outFd = params.openOutput();
   const toFile = isRegularFile(outFd);
   if (to === 'sparse' && !toFile) throw new SaveImageError('ERR_NOT_SEEKABLE', 'a sparse image must be written to a file: QEMU reads its pages at file offsets (give OUT as a file, not a pipe)');

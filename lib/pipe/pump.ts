@@ -5,7 +5,7 @@
 // copy goes on, and the final fsync that libvirt's ordering needs finds little left to do.
 import { fdatasync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type OutputOps, realOutput } from './fd-io.js';
+import { isRegularFile, type OutputOps, realOutput } from './fd-io.js';
 import type { FdSource } from './fd-source.js';
 import { Checkpoints } from './interrupt.js';
 import type { PayloadHasher } from './payload-hasher.js';
@@ -60,17 +60,23 @@ export async function pumpPayload(source: FdSource, targets: PumpTargets): Promi
   return moved;
 }
 
-/** At most one fdatasync in flight; its error, if any, is kept for the end of the copy. */
+/**
+ * At most one fdatasync in flight; its error, if any, is kept for the end of the copy. Nothing
+ * at all for a pipe (a FIFO, stdout, an object's upload), where fdatasync fails with EINVAL.
+ */
 export class Writeback {
   #pending: Promise<void> | null = null;
   #error: unknown = null;
   #sinceStart = 0;
+  readonly #toFile: boolean;
 
   /** `every`: the bytes written between two fdatasyncs, for wrote(). */
   constructor(
     readonly fd: number,
     readonly every = WRITEBACK_EVERY_BYTES,
-  ) {}
+  ) {
+    this.#toFile = isRegularFile(fd);
+  }
 
   /** Counts `bytes` written; starts an fdatasync once `every` bytes went by since the last. */
   wrote(bytes: number): void {
@@ -80,7 +86,7 @@ export class Writeback {
   }
 
   start(): void {
-    if (this.#pending) return;
+    if (this.#pending || !this.#toFile) return;
     this.#pending = new Promise((resolve) =>
       fdatasync(this.fd, (error) => {
         if (error) this.#error ??= error;

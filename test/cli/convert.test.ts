@@ -20,7 +20,7 @@ import { json, runBinary, runInProcess, SAVEKIT_BIN } from '../helpers/cli.js';
 import { bytesAt } from '../helpers/files.js';
 import { copySample, readSample, samplePath, tempDir } from '../helpers/samples.js';
 import { QemuStreamBuilder, ram } from '../helpers/qemu-stream.js';
-import { syntheticPrologue } from '../helpers/synthetic-image.js';
+import { syntheticPrologue, writeSyntheticImage } from '../helpers/synthetic-image.js';
 import { mountsUnavailable, mountTmpfs } from '../helpers/mounts.js';
 
 const test = suite('cli/convert');
@@ -180,6 +180,32 @@ test('from stdin to stdout, and from a pipe to sparse: the same bytes as from fi
   assert.is(toSparse.status, 0, toSparse.stderr);
   await convert(['--format', 'sparse', samplePath('libvirt-9.0/raw.save'), join(dir, 's2.save')]);
   assert.ok(readFileSync(join(dir, 's.save')).equals(readFileSync(join(dir, 's2.save'))));
+});
+
+test('a sealed image converted to a pipe: the output carries no seal (its payload is another), as to a file', async () => {
+  const sealed = copySample('libvirt-9.0/raw.save');
+  assert.is((await runInProcess(['seal', '--quiet', sealed])).status, 0);
+  // Through cat, stdout is a pipe (a file as stdout takes the file path, which rewrites the header at the end).
+  const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${SAVEKIT_BIN}" convert --quiet --format zstd "$1" - | cat`, 'sh', sealed], { maxBuffer: 1 << 24 });
+  assert.is(piped.status, 0, piped.stderr.toString());
+  const out = join(tempDir(), 'from-pipe.save');
+  writeFileSync(out, piped.stdout);
+  const info = json(runBinary(['info', '--json', out])) as { sealed: boolean };
+  assert.is(info.sealed, false, 'the stale seal was kept');
+  assert.is(runBinary(['verify', out]).status, 0);
+});
+
+test('bzip2 and xz to a pipe, for longer than the writeback timer: no fdatasync on the pipe (EINVAL)', async () => {
+  const image = join(tempDir(), 'sixteen.save');
+  writeSyntheticImage(image, { ramBytes: 16 * 1024 * 1024, realistic: true });
+  for (const format of ['bzip2', 'xz']) {
+    const file = join(tempDir(), `to-file.${format}`);
+    assert.is(runBinary(['convert', '--quiet', '--format', format, image, file]).status, 0);
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${SAVEKIT_BIN}" convert --quiet --format ${format} "$1" - | cat`, 'sh', image], { maxBuffer: 1 << 26 });
+    assert.is(piped.status, 0, piped.stderr.toString());
+    assert.is(piped.stderr.toString(), '');
+    assert.ok(piped.stdout.equals(readFileSync(file)), `${format} to a pipe differs from ${format} to a file`);
+  }
 });
 
 test('a sealed compressed image from a pipe to a raw file: the seal checked, payloadIn counted', async () => {
