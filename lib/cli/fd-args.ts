@@ -8,7 +8,7 @@ import { ioError, SaveImageError } from '../errors.js';
 import { modeFromSource, narrowTo } from '../file/modes.js';
 import { assertNoJournal } from '../file/open.js';
 import { FdSource, type Upstream } from '../pipe/fd-source.js';
-import { objectAddressOf } from '../store/address.js';
+import { type ObjectAddress, objectAddressOf } from '../store/address.js';
 import { openObjectInput, openObjectOutput } from '../store/object-pipe.js';
 import type { CliIo } from './io.js';
 
@@ -71,22 +71,7 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
   const address = objectAddressOf(argument);
   if (address) {
     if (input.label === address.url) throw new SaveImageError('ERR_USAGE', `${argument} is the input itself: write to another object (savekit define and set edit in place)`);
-    const object = openObjectOutput(address, io.env, { sizeHint: input.isFile ? fstatSync(input.fd).size : null });
-    let finished = false;
-    return {
-      fd: object.fd,
-      label: address.url,
-      isFile: false,
-      upstream: { failure: () => object.failure(), assertComplete() {} },
-      finish: async () => {
-        finished = true;
-        await object.commit();
-      },
-      close: () => {
-        if (!finished) void object.abort().catch(() => undefined);
-        finished = true;
-      },
-    };
+    return objectOutput(io, address, input);
   }
   const inputStat = fstatSync(input.fd);
   const mode = modeFromSource(inputStat); // no wider than the image, from the first byte
@@ -114,6 +99,39 @@ export function openOutput(io: CliIo, argument: string, input: OpenedFd): Opened
     throw ioError('create', argument, error, { writing: true });
   }
   return { fd, label: argument, isFile: fstatSync(fd).isFile(), close: () => closeSync(fd) };
+}
+
+/**
+ * An object OUT: a pipe to an upload that completes in `finish()` (when `replacing`, only over
+ * the object that input read, by its ETag) and is aborted by `close()` before that.
+ */
+function objectOutput(io: CliIo, address: ObjectAddress, input: OpenedFd, replacing = false): OpenedFd {
+  const object = openObjectOutput(address, io.env, { sizeHint: input.isFile ? fstatSync(input.fd).size : null });
+  let finished = false;
+  return {
+    fd: object.fd,
+    label: address.url,
+    isFile: false,
+    upstream: { failure: () => object.failure(), assertComplete() {} },
+    finish: async () => {
+      finished = true;
+      const read = replacing ? (input.version?.() ?? null) : null;
+      if (replacing && read === null) {
+        await object.abort();
+        throw new SaveImageError('ERR_IMAGE_CHANGED', `${address.url} was not read to its end: not replaced`);
+      }
+      await object.commit(read ?? undefined);
+    },
+    close: () => {
+      if (!finished) void object.abort().catch(() => undefined);
+      finished = true;
+    },
+  };
+}
+
+/** OUT of `convert --in-place` of an object: the same key, replaced only if it still holds the object read. */
+export function openObjectReplacement(io: CliIo, input: OpenedFd): OpenedFd {
+  return objectOutput(io, objectAddressOf(input.label)!, input, true);
 }
 
 /** ERR_USAGE when OUT is one of the other inputs (openOutput checks the one it is given). */

@@ -46,7 +46,7 @@ class Transfer {
     const channel = new MessageChannel();
     this.#port = channel.port1;
     // Its stdout and stderr stay its own (see parallel-hash.ts): ours must not be created here.
-    const options = { workerData: { ...data, port: channel.port2 }, transferList: [channel.port2], env: data.env, stdout: true, stderr: true };
+    const options = { workerData: { ...data, port: channel.port2 }, transferList: [channel.port2], env: data.env, stdout: true, stderr: true, resourceLimits: { maxYoungGenerationSizeMb: 4 } };
     const bundled = executableAsset(TRANSFER_WORKER_ASSET);
     this.#worker = bundled
       ? new Worker(Buffer.from(bundled).toString('utf8'), { ...options, eval: true })
@@ -125,8 +125,8 @@ export interface ObjectOutput {
   fd: number;
   /** The failure the upload met, if any (a write that failed with EPIPE was refused for this). */
   failure(): SaveImageError | null;
-  /** The job wrote everything: complete the upload; the object appears now. */
-  commit(): Promise<void>;
+  /** The job wrote everything: complete the upload (only over the object `ifMatch` names, when given); the object appears now. */
+  commit(ifMatch?: string): Promise<void>;
   /** The job failed: abort the upload (no parts left); any object there before stays. */
   abort(): Promise<void>;
 }
@@ -134,14 +134,12 @@ export interface ObjectOutput {
 export interface ObjectOutputOptions {
   /** Bytes expected (chooses the part size); null when unknown. */
   sizeHint?: number | null;
-  /** Replace only this version of the object (its ETag when read). */
-  ifMatch?: string;
 }
 
 /** A new object, written through the write end of a pipe. */
 export function openObjectOutput(address: ObjectAddress, env: NodeJS.ProcessEnv, options: ObjectOutputOptions = {}): ObjectOutput {
   const [readEnd, writeEnd] = makePipe();
-  const transfer = new Transfer({ mode: 'write', fd: readEnd, address, env, sizeHint: options.sizeHint ?? null, ...(options.ifMatch ? { etag: options.ifMatch } : {}) });
+  const transfer = new Transfer({ mode: 'write', fd: readEnd, address, env, sizeHint: options.sizeHint ?? null });
   let closed = false;
   const closeWriteEnd = () => {
     if (!closed) closeSync(writeEnd);
@@ -153,16 +151,16 @@ export function openObjectOutput(address: ObjectAddress, env: NodeJS.ProcessEnv,
       const outcome = transfer.poll();
       return outcome ? errorOf(outcome) : null;
     },
-    async commit() {
+    async commit(ifMatch?: string) {
       closeWriteEnd();
-      transfer.tell('commit');
+      transfer.tell({ type: 'commit', ...(ifMatch ? { ifMatch } : {}) });
       const outcome = await transfer.settled();
       await transfer.end();
       const error = errorOf(outcome);
       if (error) throw error;
     },
     async abort() {
-      transfer.tell('abort');
+      transfer.tell({ type: 'abort' });
       closeWriteEnd();
       const outcome = await transfer.settled();
       await transfer.end();

@@ -20,8 +20,8 @@ export interface CompletedPart {
   ETag: string;
 }
 
-/** Attempts at a ranged read that lost its connection (the SDK retries requests that never started). */
-const READ_ATTEMPTS = 6;
+/** Attempts at a ranged read that lost its connection: backoff from 0.25 s doubling, 32 s in all (a restarted radosgw answers after about 10). */
+const READ_ATTEMPTS = 8;
 const FIRST_BACKOFF_MS = 250;
 /** Aborting an upload is retried longer: a store that comes back must not keep our parts. */
 const ABORT_ATTEMPTS = 7;
@@ -87,10 +87,10 @@ export class ObjectStore {
   /**
    * Bytes [first, first + length) of the object (fewer at its end), with its size and ETag. With
    * `etag`, the object must still be that one (If-Match: else ERR_IMAGE_CHANGED). A connection
-   * lost mid-body resumes at the byte it stopped at, with backoff.
+   * lost mid-body resumes at the byte it stopped at, with backoff. `into`: a buffer to reuse.
    */
-  async read(address: ObjectAddress, first: number, length: number, etag?: string): Promise<{ bytes: Buffer; object: StoredObject }> {
-    const target = Buffer.allocUnsafe(length);
+  async read(address: ObjectAddress, first: number, length: number, etag?: string, into?: Buffer): Promise<{ bytes: Buffer; object: StoredObject }> {
+    const target = into && into.length >= length ? into : Buffer.allocUnsafe(length);
     let got = 0;
     let object: StoredObject | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -177,14 +177,25 @@ export class ObjectStore {
     return false;
   }
 
-  /** One request for a whole (small) object; `ifMatch` / `ifNoneMatch` as S3 defines them. */
+  /**
+   * One request for a whole (small) object; `ifMatch` / `ifNoneMatch` as S3 defines them. Ceph
+   * 18 compares If-Match with the ETag unquoted (a quoted one, as RFC 9110 and AWS have it, always
+   * fails with 412): on a 412 while the object still has that ETag, the unquoted form is tried.
+   */
   async put(address: ObjectAddress, body: Uint8Array, conditions: { ifMatch?: string; ifNoneMatch?: string } = {}): Promise<string> {
-    const answer = await this.#send<{ ETag?: string }>(
-      address,
-      'write',
-      new this.sdk.PutObjectCommand({ Bucket: address.bucket, Key: address.key, Body: body, ContentLength: body.length, ...(conditions.ifMatch ? { IfMatch: conditions.ifMatch } : {}), ...(conditions.ifNoneMatch ? { IfNoneMatch: conditions.ifNoneMatch } : {}) }),
-    );
-    return answer.ETag ?? '';
+    const send = (ifMatch: string | undefined) =>
+      this.#send<{ ETag?: string }>(
+        address,
+        'write',
+        new this.sdk.PutObjectCommand({ Bucket: address.bucket, Key: address.key, Body: body, ContentLength: body.length, ...(ifMatch ? { IfMatch: ifMatch } : {}), ...(conditions.ifNoneMatch ? { IfNoneMatch: conditions.ifNoneMatch } : {}) }),
+      );
+    try {
+      return (await send(conditions.ifMatch)).ETag ?? '';
+    } catch (error) {
+      const quoted = conditions.ifMatch;
+      if (!quoted?.startsWith('"') || !SaveImageError.is(error) || error.code !== 'ERR_IMAGE_CHANGED' || (await this.head(address)).etag !== quoted) throw error;
+      return (await send(quoted.slice(1, -1))).ETag ?? '';
+    }
   }
 
   /** Multipart uploads not completed nor aborted in `bucket` (tests: none may be left). */

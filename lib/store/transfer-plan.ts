@@ -8,7 +8,8 @@ export type TransferMessage =
   | { type: 'aborted' }
   | { type: 'error'; code: ErrorCode; message: string; offset?: number };
 
-export type TransferVerdict = 'commit' | 'abort';
+/** The job's word on an upload: complete it (only over the object with ETag `ifMatch`, when given), or abort it. */
+export type TransferVerdict = { type: 'commit'; ifMatch?: string } | { type: 'abort' };
 
 const MIB = 1024 * 1024;
 /** The smallest part savekit uploads: 8 MiB (parts in flight x this is the memory an upload takes). */

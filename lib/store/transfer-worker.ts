@@ -19,7 +19,7 @@ export interface TransferWorkerData {
   port: MessagePort;
   address: ObjectAddress;
   env: NodeJS.ProcessEnv;
-  /** read: the ETag to pin to (else the first one seen); write: If-Match for the replaced object. */
+  /** read: the ETag to pin to (else the first one seen). */
   etag?: string;
   /** write: bytes expected, to choose the part size (null: unknown). */
   sizeHint?: number | null;
@@ -28,8 +28,8 @@ export interface TransferWorkerData {
 }
 
 /** Bytes per ranged GET, and how many are in flight. */
-const RANGE_BYTES = 8 * 1024 * 1024;
-const READS_IN_FLIGHT = 4;
+const RANGE_BYTES = 4 * 1024 * 1024;
+const READS_IN_FLIGHT = 3;
 const UPLOADS_IN_FLIGHT = 4;
 
 const readAsync = promisify(read);
@@ -53,7 +53,10 @@ async function writeAll(fd: number, bytes: Buffer): Promise<void> {
 }
 
 async function readObject(store: ObjectStore): Promise<void> {
-  const first = await store.read(data.address, 0, RANGE_BYTES, data.etag);
+  // Buffers go back to the pool once written: memory stays at the ranges in flight, not at what the collector has yet to free.
+  const pool: Buffer[] = [];
+  const take = () => pool.pop() ?? Buffer.allocUnsafe(RANGE_BYTES);
+  const first = await store.read(data.address, 0, RANGE_BYTES, data.etag, take());
   const { size, etag } = first.object;
   const pending: Promise<Buffer>[] = [];
   let next = first.bytes.length;
@@ -62,7 +65,7 @@ async function readObject(store: ObjectStore): Promise<void> {
       const at = next;
       const length = Math.min(RANGE_BYTES, size - at);
       next += length;
-      const range = store.read(data.address, at, length, etag).then(({ bytes }) => {
+      const range = store.read(data.address, at, length, etag, take()).then(({ bytes }) => {
         if (bytes.length !== length) throw new SaveImageError('ERR_IMAGE_CHANGED', `${data.address.url} ended at ${at + bytes.length} bytes, not ${size}: the object changed while savekit read it`);
         return bytes;
       });
@@ -73,10 +76,12 @@ async function readObject(store: ObjectStore): Promise<void> {
   refill();
   try {
     await writeAll(data.fd, first.bytes);
+    pool.push(Buffer.from(first.bytes.buffer, first.bytes.byteOffset, RANGE_BYTES));
     while (pending.length > 0) {
       const bytes = await pending.shift()!;
-      refill();
       await writeAll(data.fd, bytes);
+      pool.push(Buffer.from(bytes.buffer, bytes.byteOffset, RANGE_BYTES));
+      refill();
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EPIPE') return void post({ type: 'done', bytes: 0, etag, stopped: true }); // the reader had what it wanted
@@ -108,8 +113,9 @@ async function writeObject(store: ObjectStore, verdict: Promise<TransferVerdict>
       total += filled;
       if (partNumber === 1 && filled < buffer.length) {
         // The whole object in one part: one PUT, conditions and all, once the job says it is whole.
-        if ((await verdict) === 'abort') return void post({ type: 'aborted' });
-        const etag = await store.put(data.address, buffer.subarray(0, filled), { ...(data.etag ? { ifMatch: data.etag } : {}), ...(data.mustNotExist ? { ifNoneMatch: '*' } : {}) });
+        const word = await verdict;
+        if (word.type === 'abort') return void post({ type: 'aborted' });
+        const etag = await store.put(data.address, buffer.subarray(0, filled), { ...(word.ifMatch ? { ifMatch: word.ifMatch } : {}), ...(data.mustNotExist ? { ifNoneMatch: '*' } : {}) });
         return void post({ type: 'done', bytes: total, etag });
       }
       if (filled === 0) break;
@@ -124,14 +130,15 @@ async function writeObject(store: ObjectStore, verdict: Promise<TransferVerdict>
     }
     await Promise.all(inFlight);
     if (firstFailure) throw firstFailure;
-    if ((await verdict) === 'abort') throw new SaveImageError('ERR_INTERRUPTED', 'aborted');
-    if (data.etag) {
+    const word = await verdict;
+    if (word.type === 'abort') throw new SaveImageError('ERR_INTERRUPTED', 'aborted');
+    if (word.ifMatch) {
       // Ceph 18 ignores If-Match on the completion: look just before completing (the window left is the completion's own time).
       const now = await store.head(data.address);
-      if (now.etag !== data.etag) throw new SaveImageError('ERR_IMAGE_CHANGED', `${data.address.url} changed while savekit replaced it (ETag ${data.etag} when read, ${now.etag} now): nothing was written`);
+      if (now.etag !== word.ifMatch) throw new SaveImageError('ERR_IMAGE_CHANGED', `${data.address.url} changed while savekit replaced it (ETag ${word.ifMatch} when read, ${now.etag} now): nothing was written`);
     }
     parts.sort((a, b) => a.PartNumber - b.PartNumber);
-    const etag = await store.completeUpload(data.address, uploadId!, parts, data.etag);
+    const etag = await store.completeUpload(data.address, uploadId!, parts, word.ifMatch);
     post({ type: 'done', bytes: total, etag });
   } catch (error) {
     await closeOnce(); // the job's writes fail now (EPIPE) instead of filling a pipe nobody reads

@@ -11,7 +11,7 @@ import { interruptedBy } from '../../pipe/interrupt.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
-import { finishOutput, type OpenedFd, openInput, openOutput, sourceOf, transferFailure } from '../fd-args.js';
+import { finishOutput, openObjectReplacement, type OpenedFd, openInput, openOutput, sourceOf, transferFailure } from '../fd-args.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -89,16 +89,17 @@ export const command: Command = {
     let output: OpenedFd | null = null;
     const started = process.hrtime.bigint();
     try {
-      if (inPlace) lock = await lockImage(inArg);
+      const inStore = input.upstream !== undefined;
+      if (inPlace && !inStore) lock = await lockImage(inArg);
       // Stamped before the temporary appears: whatever writes the image from then on is seen at
       // the commit (stamped after it, a write in between was taken for the image as read).
       const source = sourceOf(io, input);
-      if (inPlace) replacement = createReplacement(inArg);
+      if (inPlace && !inStore) replacement = createReplacement(inArg);
       const result = await withProgress(io, values, (hooks) =>
         convertImage({
           source,
           format: format as FormatName,
-          openOutput: () => (output = replacement ? { fd: replacement.fd, label: replacement.path, isFile: true, close() {} } : openOutput(io, outArg!, input)).fd,
+          openOutput: () => (output = replacement ? { fd: replacement.fd, label: replacement.path, isFile: true, close() {} } : inPlace ? openObjectReplacement(io, input) : openOutput(io, outArg!, input)).fd,
           readOptions: readOptionsOf(spec, values),
           plan,
           seal: values.seal === true,
