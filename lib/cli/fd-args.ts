@@ -123,7 +123,7 @@ function objectOutput(io: CliIo, address: ObjectAddress, input: OpenedFd, replac
       await object.commit(read ?? undefined);
     },
     close: () => {
-      if (!finished) void object.abort().catch(() => undefined);
+      if (!finished) void object.abort(); // awaited, and reported, before savekit exits (run.ts)
       finished = true;
     },
   };

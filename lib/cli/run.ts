@@ -3,6 +3,7 @@
 // so `savekit --help` starts fast.
 import { SaveImageError } from '../errors.js';
 import { interruptedBy, interruptedError } from '../pipe/interrupt.js';
+import { settleTransfers } from '../store/object-pipe.js';
 import { formatHelp, parseCommandArgs } from './args.js';
 import { COMMANDS, VERSION } from './command-table.js';
 import { type CliIo, EXIT_OK, EXIT_USAGE, print, reportError } from './io.js';
@@ -52,6 +53,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // Stopped by a signal: whatever failed on the way down (a killed program, a closed pipe) is that.
     const signal = interruptedBy();
     return reportError(io, signal === null ? error : interruptedError(signal), json);
+  } finally {
+    // Uploads of a failed job are aborted before savekit exits; parts a store kept are named.
+    for (const left of await settleTransfers()) io.stderr.write(`warning[${left.code}]: ${left.message}\n`);
   }
 }
 

@@ -15,6 +15,16 @@ import type { TransferWorkerData } from './transfer-worker.js';
 
 export const TRANSFER_WORKER_ASSET = 'transfer-worker.cjs';
 
+/** Aborts still running when the job ended: awaited (and what they left reported) before savekit exits. */
+const aborting = new Set<Promise<SaveImageError | null>>();
+
+/** Waits for every abort in progress; the uploads whose parts the store kept, said as errors. */
+export async function settleTransfers(): Promise<SaveImageError[]> {
+  const left = await Promise.all(aborting);
+  aborting.clear();
+  return left.filter((error): error is SaveImageError => error !== null);
+}
+
 /** Both ends of a new pipe: [read end, write end], blocking. */
 function makePipe(): [number, number] {
   const folder = mkdtempSync(join(tmpdir(), 'savekit-pipe-'));
@@ -36,11 +46,16 @@ function makePipe(): [number, number] {
   }
 }
 
+/**
+ * The thread and what it said. Its first word is the outcome (done, or the failure); a
+ * failed upload may add that its parts were left behind. Waiting for it means waiting for the
+ * thread to end by itself: an abort in progress is never cut short.
+ */
 class Transfer {
   readonly #port: MessagePort;
   readonly #worker: Worker;
-  #outcome: TransferMessage | null = null;
-  readonly #settled: Promise<TransferMessage>;
+  readonly #said: TransferMessage[] = [];
+  readonly #ended: Promise<void>;
 
   constructor(data: Omit<TransferWorkerData, 'port'>) {
     const channel = new MessageChannel();
@@ -51,34 +66,34 @@ class Transfer {
     this.#worker = bundled
       ? new Worker(Buffer.from(bundled).toString('utf8'), { ...options, eval: true })
       : new Worker(new URL(import.meta.url.endsWith('.ts') ? './transfer-worker.ts' : './transfer-worker.js', import.meta.url), options);
-    this.#settled = new Promise((resolve) => {
-      this.#port.on('message', (message: TransferMessage) => resolve((this.#outcome ??= message)));
-      this.#worker.once('error', (error) => resolve((this.#outcome ??= { type: 'error', code: 'ERR_IO', message: `the transfer thread failed: ${error.message}` })));
-      this.#worker.once('exit', () => resolve((this.#outcome ??= { type: 'error', code: 'ERR_IO', message: 'the transfer thread stopped without a word' })));
-    });
+    this.#port.on('message', (message: TransferMessage) => this.#said.push(message));
     this.#port.unref();
+    this.#worker.once('error', (error) => this.#said.push({ type: 'error', code: 'ERR_IO', message: `the transfer thread failed: ${error.message}` }));
+    this.#ended = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
   }
 
-  /** What the thread said, if it has said it (looked up without waiting: the caller may be blocked in a read). */
-  poll(): TransferMessage | null {
-    if (this.#outcome === null) {
-      const received = receiveMessageOnPort(this.#port);
-      if (received) this.#outcome = received.message as TransferMessage;
-    }
-    return this.#outcome;
+  /** Everything said so far, looked up without waiting (the caller may be blocked in a read). */
+  said(): TransferMessage[] {
+    for (let received = receiveMessageOnPort(this.#port); received; received = receiveMessageOnPort(this.#port)) this.#said.push(received.message as TransferMessage);
+    return this.#said;
   }
 
-  settled(): Promise<TransferMessage> {
-    return this.poll() ? Promise.resolve(this.#outcome!) : this.#settled;
+  /** The first word: done, or the failure; null while it works. */
+  outcome(): TransferMessage | null {
+    return this.said()[0] ?? null;
   }
 
   tell(verdict: TransferVerdict): void {
     this.#port.postMessage(verdict);
   }
 
-  async end(): Promise<void> {
+  /** Everything it said, once it has ended. */
+  async ended(): Promise<TransferMessage[]> {
+    await this.#ended;
+    const said = this.said();
     this.#port.close();
-    await this.#worker.terminate();
+    if (said.length === 0) said.push({ type: 'error', code: 'ERR_IO', message: 'the transfer thread stopped without a word' });
+    return said;
   }
 }
 
@@ -103,20 +118,22 @@ export function openObjectInput(address: ObjectAddress, env: NodeJS.ProcessEnv, 
   const transfer = new Transfer({ mode: 'read', fd: writeEnd, address, env, ...(etag ? { etag } : {}) });
   return {
     fd: readEnd,
-    failure: () => errorOf(transfer.poll() ?? { type: 'done', bytes: 0, etag: '' }),
+    failure: () => {
+      const outcome = transfer.outcome();
+      return outcome ? errorOf(outcome) : null;
+    },
     assertComplete() {
-      const outcome = transfer.poll();
+      const outcome = transfer.outcome();
       const error = outcome === null ? new SaveImageError('ERR_IO', `the transfer of ${address.url} ended without a word`) : errorOf(outcome);
       if (error) throw error;
     },
     etag() {
-      const outcome = transfer.poll();
+      const outcome = transfer.outcome();
       return outcome?.type === 'done' ? outcome.etag : null;
     },
     async close() {
       closeSync(readEnd); // a transfer still writing gets EPIPE and ends
-      await transfer.settled();
-      await transfer.end();
+      await transfer.ended();
     },
   };
 }
@@ -127,8 +144,8 @@ export interface ObjectOutput {
   failure(): SaveImageError | null;
   /** The job wrote everything: complete the upload (only over the object `ifMatch` names, when given); the object appears now. */
   commit(ifMatch?: string): Promise<void>;
-  /** The job failed: abort the upload (no parts left); any object there before stays. */
-  abort(): Promise<void>;
+  /** The job failed: abort the upload (no parts left); any object there before stays. Resolves with what the store kept, if anything. */
+  abort(): Promise<SaveImageError | null>;
 }
 
 export interface ObjectOutputOptions {
@@ -148,24 +165,25 @@ export function openObjectOutput(address: ObjectAddress, env: NodeJS.ProcessEnv,
   return {
     fd: writeEnd,
     failure: () => {
-      const outcome = transfer.poll();
+      const outcome = transfer.outcome();
       return outcome ? errorOf(outcome) : null;
     },
     async commit(ifMatch?: string) {
       closeWriteEnd();
       transfer.tell({ type: 'commit', ...(ifMatch ? { ifMatch } : {}) });
-      const outcome = await transfer.settled();
-      await transfer.end();
-      const error = errorOf(outcome);
+      const said = await transfer.ended();
+      const error = errorOf(said.find((message) => message.type === 'error' && message.leftBehind) ?? said[0]!);
       if (error) throw error;
     },
-    async abort() {
+    abort() {
       transfer.tell({ type: 'abort' });
       closeWriteEnd();
-      const outcome = await transfer.settled();
-      await transfer.end();
-      const error = errorOf(outcome);
-      if (error && error.code === 'ERR_STORE_UNREACHABLE' && error.message.includes('abort-multipart-upload')) throw error; // parts left behind: say so
+      const done = transfer.ended().then((said) => {
+        const behind = said.find((message) => message.type === 'error' && message.leftBehind);
+        return behind ? errorOf(behind) : null; // parts left behind: said before savekit exits
+      });
+      aborting.add(done);
+      return done;
     },
   };
 }

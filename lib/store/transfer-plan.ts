@@ -6,7 +6,7 @@ import type { ErrorCode } from '../errors.js';
 export type TransferMessage =
   | { type: 'done'; bytes: number; etag: string; stopped?: boolean }
   | { type: 'aborted' }
-  | { type: 'error'; code: ErrorCode; message: string; offset?: number };
+  | { type: 'error'; code: ErrorCode; message: string; offset?: number; leftBehind?: boolean };
 
 /** The job's word on an upload: complete it (only over the object with ETag `ifMatch`, when given), or abort it. */
 export type TransferVerdict = { type: 'commit'; ifMatch?: string } | { type: 'abort' };

@@ -141,15 +141,13 @@ async function writeObject(store: ObjectStore, verdict: Promise<TransferVerdict>
     const etag = await store.completeUpload(data.address, uploadId!, parts, word.ifMatch);
     post({ type: 'done', bytes: total, etag });
   } catch (error) {
-    await closeOnce(); // the job's writes fail now (EPIPE) instead of filling a pipe nobody reads
+    const aborting = SaveImageError.is(error) && error.code === 'ERR_INTERRUPTED' && error.message === 'aborted';
+    // Said first, then the pipe closed: the job's next write fails (EPIPE) and finds the reason here.
+    if (!aborting) post(failure(error));
+    await closeOnce();
     const aborted = uploadId === null || (await store.abortUpload(data.address, uploadId));
-    if (SaveImageError.is(error) && error.code === 'ERR_INTERRUPTED' && error.message === 'aborted') {
-      post(aborted ? { type: 'aborted' } : { type: 'error', code: 'ERR_STORE_UNREACHABLE', message: leftBehind(uploadId!) });
-      return;
-    }
-    const message = failure(error);
-    if (!aborted && message.type === 'error') message.message += `; ${leftBehind(uploadId!)}`;
-    post(message);
+    if (!aborted) post({ type: 'error', code: 'ERR_STORE_UNREACHABLE', message: leftBehind(uploadId!), leftBehind: true });
+    else if (aborting) post({ type: 'aborted' });
   }
 }
 

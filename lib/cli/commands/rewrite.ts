@@ -80,8 +80,11 @@ export const command: Command = {
       }
       return 0;
     } catch (error) {
+      // An upload that failed closes its pipe: the EPIPE is its failure, not a reader that left.
+      const behind = transferFailure(input, output as OpenedFd | null);
+      if (behind) throw behind;
       if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
-      throw transferFailure(input, output as OpenedFd | null) ?? explainPartialOutput(error, output as OpenedFd | null);
+      throw explainPartialOutput(error, output as OpenedFd | null);
     } finally {
       (output as OpenedFd | null)?.close();
       input.close();
