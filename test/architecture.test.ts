@@ -24,6 +24,7 @@ const RULES = [
   { layer: 'stream/', forbidden: ['/cli/'] },
   { layer: 'file/', forbidden: ['/cli/'] },
   { layer: 'pipe/', forbidden: ['/cli/', '/stream/'] },
+  { layer: 'store/', forbidden: ['/cli/', '/stream/'] },
   { layer: 'edit/', forbidden: ['node:fs', 'node:stream', '/cli/', '/file/', '/pipe/', '/stream/'] },
 ];
 
@@ -38,6 +39,14 @@ for (const rule of RULES) {
     }
   });
 }
+
+test('the AWS SDK is named in lib/store/s3-client.ts only, and loaded there on demand (import(), never a static import)', () => {
+  const naming = FILES.filter((file) => /['"]@aws-sdk\//.test(file.text.replace(/^\s*(\/\/|\*).*$/gm, '')));
+  assert.equal(naming.map((file) => file.path), ['store/s3-client.ts']);
+  const client = naming[0]!.text;
+  assert.not.match(client, /^import [^;]*from '@aws-sdk/m);
+  assert.match(client, /import\('@aws-sdk\/client-s3'\)/);
+});
 
 test('only lib/cli touches process', () => {
   for (const file of FILES.filter((f) => !f.path.startsWith('cli/'))) {

@@ -35,6 +35,7 @@ try {
   } else {
     console.log('\n  temporary folder: nothing left behind');
   }
+  console.log('  s3:// images: the object-store tests need a real Ceph: npm run test:objects (as root; CI runs it)');
 } finally {
   rmSync(privateTmp, { recursive: true, force: true });
 }
