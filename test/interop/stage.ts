@@ -25,7 +25,7 @@ export function sh(command: string, args: string[], options: { input?: Buffer; a
   return { status, stdout: result.stdout?.toString() ?? '', stderr: result.stderr?.toString() ?? '', out: result.stdout ?? Buffer.alloc(0) };
 }
 
-function alive(pid: number | null): boolean {
+export function alive(pid: number | null): boolean {
   if (pid === null) return false;
   try {
     process.kill(pid, 0);
@@ -112,7 +112,8 @@ export class Stage {
       process.kill(pid!, 'SIGTERM');
       await waitFor(() => !alive(pid), 20_000);
     }
-    this.exec('libvirtd', ['-d']);
+    // The old daemon's pidfile lock can outlive it by a moment ("Unable to obtain pidfile"): try again.
+    for (let attempt = 1; this.exec('libvirtd', ['-d'], { allowFail: attempt < 5 }).status !== 0; attempt++) await waitFor(() => false, 500 * attempt);
     if (!(await waitFor(() => alive(this.#pid('libvirtd')) && this.virsh('version').status === 0, 30_000))) throw new Error(`${this.label}: libvirtd did not start`);
     this.started.push(this.#pid('libvirtd')!);
   }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianRoot, mountInto } from '../interop/debian-root.js';
-import { sh, waitFor } from '../interop/stage.js';
+import { alive, sh, waitFor } from '../interop/stage.js';
 
 export const ACCESS_KEY = 'savekit-test-access';
 export const SECRET_KEY = 'savekit-test-secret-not-for-printing';
@@ -151,15 +151,5 @@ export class Ceph {
 
   #clean(): void {
     for (const folder of ['var/lib/ceph/mon/ceph-a', 'var/lib/ceph/osd/ceph-0', 'var/lib/ceph/radosgw', 'var/log/ceph', 'etc/ceph/ceph.conf', 'tmp/monmap']) rmSync(join(this.root, folder), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number | null): boolean {
-  if (pid === null) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

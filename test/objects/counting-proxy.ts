@@ -17,6 +17,8 @@ export class CountingProxy {
   counts: Counts = empty();
   /** Request lines seen, in order ("PUT /bucket/key?partNumber=1&uploadId=..."). */
   log: string[] = [];
+  /** When each line of `log` was seen (ms, performance.now()). */
+  times: number[] = [];
   readonly #sockets = new Set<Socket>();
   #hold: { matches: (line: string) => boolean; until: number; held: (() => void)[] } | null = null;
 
@@ -41,6 +43,7 @@ export class CountingProxy {
     const counts = this.counts;
     this.counts = empty();
     this.log = [];
+    this.times = [];
     return counts;
   }
 
@@ -91,6 +94,7 @@ export class CountingProxy {
         this.counts.byMethod[match[1]!] = (this.counts.byMethod[match[1]!] ?? 0) + 1;
         const line = `${match[1]} ${match[2]}`;
         this.log.push(line);
+        this.times.push(performance.now());
         const hold = this.#hold;
         if (hold && waiting === null && hold.matches(line)) {
           waiting = [];

@@ -237,8 +237,12 @@ async function countedOnALargeImage(proxy: CountingProxy, env: NodeJS.ProcessEnv
   proxy.reset();
   const started = Date.now();
   const defined = await savekit(['define', s3('big/mon.save'), xml], { env });
+  const ended = performance.now();
   const seconds = (Date.now() - started) / 1000;
   const log = proxy.log;
+  // The window Ceph 18 leaves two writers: from the last look (HEAD) to the end of the completion.
+  const lastLook = proxy.times[log.findLastIndex((line) => line.startsWith('HEAD '))];
+  if (lastLook !== undefined) console.log(`     define window: ${(ended - lastLook).toFixed(1)} ms from the HEAD to the end of the command (the completion and the exit)`);
   const defineCounts = proxy.reset();
   // Part 1 is the new prologue filled to 5 MiB with the payload's first bytes: those come down once and go up once.
   const budget = 6 * MIB + statSync(xml).size + region;
