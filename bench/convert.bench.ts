@@ -10,11 +10,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_DIR, pairedRatio, peakRssMiB, requireCommands, SAVEKIT_SH, table, timeCases, type Case } from './harness.js';
-import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
+import { BENCH_DIR, pairedRatio, peakRssMiB, realisticImageOf, requireCommands, SAVEKIT_SH, table, timeCases, type Case } from './harness.js';
 
 requireCommands('zstd', 'cp');
-const GIB = 1024 ** 3;
 const node = process.execPath;
 const savekit = `${node} ${SAVEKIT_SH} convert --quiet`;
 
@@ -24,16 +22,7 @@ function sh(command: string): string {
   return result.stdout;
 }
 
-function realisticImage(ramGiB: number): string {
-  const path = join(BENCH_DIR, `convert-${ramGiB}g.save`);
-  if (!existsSync(path)) {
-    console.log(`writing ${path} ...`);
-    writeSyntheticImage(path, { ramBytes: ramGiB * GIB, realistic: true });
-  }
-  return path;
-}
-
-const image = realisticImage(4);
+const image = realisticImageOf(4);
 const payloadOffset = (JSON.parse(sh(`${node} ${SAVEKIT_SH} info --json ${image}`)) as { payloadOffset: number }).payloadOffset;
 const at = (name: string) => join(BENCH_DIR, name);
 if (!existsSync(at('convert-4g.qemu'))) sh(`tail -c +${payloadOffset + 1} ${image} > ${at('convert-4g.qemu')}`);
@@ -82,8 +71,8 @@ for (const [baseline, name] of [
   console.log(`${name} against ${baseline}: ${pairedRatio(timings, baseline!, name!).text}`);
 }
 
-const small = realisticImage(1);
-const large = realisticImage(8);
+const small = realisticImageOf(1);
+const large = realisticImageOf(8);
 for (const format of ['zstd', 'sparse', 'raw']) {
   const rss = [peakRssMiB(`${savekit} --format ${format} ${small} ${out}`), peakRssMiB(`${savekit} --format ${format} ${large} ${out}`)];
   console.log(`| convert raw -> ${format} | ${rss[0]!.toFixed(1)} MiB at 1 GiB | ${rss[1]!.toFixed(1)} MiB at 8 GiB | ${((Math.abs(rss[1]! - rss[0]!) / rss[0]!) * 100).toFixed(1)}% |`);

@@ -84,6 +84,16 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** A synthetic image with realistic pages (test/helpers/synthetic-image.ts) of `ramGiB` GiB of RAM, made once and kept. */
+export function realisticImageOf(ramGiB: number): string {
+  const path = join(BENCH_DIR, `convert-${ramGiB}g.save`);
+  if (!existsSync(path)) {
+    console.log(`writing ${path} ...`);
+    writeSyntheticImage(path, { ramBytes: ramGiB * 1024 ** 3, realistic: true });
+  }
+  return path;
+}
+
 /** A synthetic image of about `bytes` (unsealed, or sealed), made once and kept in the bench folder. */
 export function syntheticImageOf(bytes: number, options: { sealed?: boolean } = {}): string {
   const path = join(BENCH_DIR, `synthetic-${bytes}.save`);

@@ -42,3 +42,7 @@ export { applyDelta, type ApplyParams, type ApplyResult } from './pipe/apply.js'
 export { writeSignature, type SignatureResult } from './pipe/signature.js';
 export { imagePages, signaturePages, type BasePages } from './pipe/base-pages.js';
 export { diffImages, type ImageDiff, type DeviceChange, type HeaderChange } from './pipe/diff.js';
+export { readPrologueAt, patchImageAt, openSourceAt, type LocationOptions, type EditBasis } from './image-at.js';
+export { objectAddressOf, isObjectAddress, type ObjectAddress } from './store/address.js';
+export { openObjectInput, openObjectOutput, settleTransfers, type ObjectInput, type ObjectOutput } from './store/object-pipe.js';
+export { ObjectStore, type StoredObject } from './store/s3-client.js';

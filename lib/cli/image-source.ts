@@ -3,10 +3,7 @@
 // payload never asked for) or `-` (the prologue consumed from stdin, which is then closed: the
 // upstream writer sees EPIPE, as with `head`).
 import type { SaveImagePrologue } from '../codec/prologue.js';
-import { readImageFile } from '../file/open.js';
-import { objectAddressOf } from '../store/address.js';
-import { readObjectPrologue } from '../store/object-prologue.js';
-import { ObjectStore } from '../store/s3-client.js';
+import { readPrologueAt } from '../image-at.js';
 import { readImageStream } from '../stream/read-image.js';
 import { type CommandSpec, type ParsedValues, readOptionsOf } from './args.js';
 import type { CliIo } from './io.js';
@@ -14,7 +11,7 @@ import type { CliIo } from './io.js';
 export interface OpenedImage extends SaveImagePrologue {
   /** What to call the image in messages. */
   label: string;
-  /** Payload bytes already at hand without reading further (empty for a file). */
+  /** Payload bytes already at hand without reading further (empty for a file or an object). */
   payloadHead: Buffer;
   /** Payload length when known (a file), else null. */
   payloadLength: number | null;
@@ -27,16 +24,6 @@ export async function openImage(io: CliIo, spec: CommandSpec, values: ParsedValu
     image.payload.destroy(); // every caller needs the prologue only: stop reading stdin
     return { ...image, label: 'stdin', payloadLength: null };
   }
-  const address = objectAddressOf(argument);
-  if (address) {
-    const store = await ObjectStore.connect(io.env);
-    try {
-      const image = await readObjectPrologue(store, address, options);
-      return { ...image, label: address.url, payloadLength: image.object.size - image.payloadOffset };
-    } finally {
-      store.close();
-    }
-  }
-  const image = await readImageFile(argument, options);
+  const image = await readPrologueAt(argument, { ...options, env: io.env });
   return { ...image, label: argument, payloadHead: Buffer.alloc(0) };
 }

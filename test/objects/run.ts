@@ -10,6 +10,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { planSet } from '../../lib/edit/plan.js';
+import { openSourceAt, patchImageAt, readPrologueAt } from '../../lib/image-at.js';
+import { hashImage } from '../../lib/pipe/hash-image.js';
 import { objectAddressOf } from '../../lib/store/address.js';
 import { FIRST_READ_BYTES } from '../../lib/store/object-prologue.js';
 import { ObjectStore } from '../../lib/store/s3-client.js';
@@ -123,6 +126,37 @@ async function samplesRoundTrip(): Promise<void> {
     await sameOutput(`${name}: dumpxml`, (image) => ['dumpxml', image], sample, key);
     await sameOutput(`${name}: cpu --json`, (image) => ['cpu', '--json', image], sample, key);
   }
+}
+
+/** The library takes the same addresses: readPrologueAt, openSourceAt with walkImage and hashImage, patchImageAt. */
+async function libraryAddresses(): Promise<void> {
+  const sample = join(SAMPLES, 'libvirt-9.0/raw.save');
+  const key = 'library/raw.save';
+  await savekit(['rewrite', '--quiet', sample, s3(key)]);
+  const options = { env: baseEnv };
+  const [local, remote] = [await readPrologueAt(sample), await readPrologueAt(s3(key), options)];
+  record('library: readPrologueAt(s3://) is readPrologueAt(FILE)', local.prologueBytes.equals(remote.prologueBytes) && local.fileSize === remote.fileSize);
+  const digests: string[] = [];
+  for (const target of [sample, s3(key)]) {
+    const opened = openSourceAt(target, options);
+    try {
+      digests.push((await hashImage(opened.source)).payload);
+    } finally {
+      await opened.close();
+    }
+  }
+  record('library: hashImage(openSourceAt(s3://).source) is the file\'s digest', digests[0] === digests[1], digests.join(' '));
+  const edited = await patchImageAt(s3(key), (image) => planSet(image, { wasRunning: 0 }), undefined, options);
+  const copy = join(work, 'library.save');
+  writeFileSync(copy, readFileSync(sample));
+  await patchImageAt(copy, (image) => planSet(image, { wasRunning: 0 }));
+  for (const mode of ['--physical', '--elf']) {
+    const [fromFile, fromStore] = [join(work, `mem-file${mode}`), join(work, `mem-store${mode}`)];
+    await savekit(['extract-ram', '--quiet', sample, fromFile, mode]);
+    const extracted = await savekit(['extract-ram', '--quiet', s3('samples/libvirt-9.0/raw.save'), fromStore, mode]);
+    record(`extract-ram s3:// OUT ${mode}: the bytes it writes from the file`, extracted.status === 0 && readFileSync(fromStore).equals(readFileSync(fromFile)), extracted.stderr.trim().slice(0, 200));
+  }
+  record('library: patchImageAt(s3://) gives the bytes it gives on a file', edited.changed && (await download(key)).equals(readFileSync(copy)));
 }
 
 async function formatsRoundTrip(image: string): Promise<void> {
@@ -429,6 +463,7 @@ async function main(): Promise<void> {
     mkdirSync(join(work, 'out'), { recursive: true });
 
     await samplesRoundTrip();
+    await libraryAddresses();
     await formatsRoundTrip(mid);
     await editsMatchFiles(join(SAMPLES, 'libvirt-9.0/raw.save'), 'small');
     await editsMatchFiles(mid, 'multipart');

@@ -5,7 +5,7 @@ import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { readXmlArgument, RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { reportEdit } from '../edit-report.js';
-import { patchEditTarget } from '../edit-target.js';
+import { patchImageAt } from '../../image-at.js';
 
 const spec: CommandSpec = {
   name: 'define',
@@ -35,7 +35,7 @@ export const command: Command = {
     const [path, xmlArgument] = positionals as [string, string];
     const wasRunning = wasRunningOption(spec, values);
     const xml = await readXmlArgument(xmlArgument, io.stdin);
-    const result = await patchEditTarget(io, path, (image) => planDefine(image, xml, { ...(wasRunning === undefined ? {} : { wasRunning }), force: values.force === true }));
+    const result = await patchImageAt(path, (image) => planDefine(image, xml, { ...(wasRunning === undefined ? {} : { wasRunning }), force: values.force === true }), undefined, { env: io.env });
     return reportEdit(io, values.json === true, path, result);
   },
 };

@@ -12,7 +12,7 @@ import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { reportEdit } from '../edit-report.js';
 import { type CliIo, print } from '../io.js';
-import { patchEditTarget, readEditTarget } from '../edit-target.js';
+import { patchImageAt, readPrologueAt } from '../../image-at.js';
 
 const spec: CommandSpec = {
   name: 'edit',
@@ -38,7 +38,7 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const path = positionals[0]!;
     const wasRunning = wasRunningOption(spec, values);
-    const stored = (await readEditTarget(io, path)).region.xml.bytes;
+    const stored = (await readPrologueAt(path, { env: io.env })).region.xml.bytes;
     const folder = await mkdtemp(join(tmpdir(), 'savekit-edit-'));
     const draft = join(folder, 'domain.xml');
     await writeFile(draft, stored, { mode: PRIVATE_FILE_MODE }); // the XML with its secrets, in a 0700 folder
@@ -58,7 +58,7 @@ export const command: Command = {
       return 0;
     }
     try {
-      const result = await patchEditTarget(io, path, (image) => planDefine(image, edited, { ...(wasRunning === undefined ? {} : { wasRunning }), force: values.force === true }));
+      const result = await patchImageAt(path, (image) => planDefine(image, edited, { ...(wasRunning === undefined ? {} : { wasRunning }), force: values.force === true }), undefined, { env: io.env });
       await rm(folder, { recursive: true, force: true });
       return await reportEdit(io, values.json === true, path, result);
     } catch (error) {

@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { withSource } from '../fd-args.js';
 import { print, printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
-import { type EditBasis, patchEditTarget } from '../edit-target.js';
+import { type EditBasis, patchImageAt } from '../../image-at.js';
 
 const spec: CommandSpec = {
   name: 'seal',
@@ -46,7 +46,7 @@ export const command: Command = {
       }),
     );
     const seal = { payloadLength: digest.payloadLength, digest: digest.payload };
-    const result = await patchEditTarget(io, path, (image) => {
+    const result = await patchImageAt(path, (image) => {
       const existing = decodeSeal(image.header);
       if (existing && (existing.digest !== seal.digest || existing.payloadLength !== seal.payloadLength) && !values.force) {
         throw new SaveImageError(
@@ -58,7 +58,7 @@ export const command: Command = {
       const prologue = Buffer.from(image.prologueBytes);
       encodeHeaderInto(withSeal(image.header, seal), prologue, 0);
       return prologue;
-    }, hashed); // a payload written since it was hashed is not sealed
+    }, hashed, { env: io.env }); // a payload written since it was hashed is not sealed
     if (values.json) await printJson(io, { sealed: true, changed: result.changed, ...seal });
     else await print(io, `${path}: ${result.changed ? 'sealed' : 'already sealed'}: xxh64 ${seal.digest} over ${seal.payloadLength} payload bytes\n`);
     return 0;

@@ -4,7 +4,7 @@ import { type CommandSpec, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { reportEdit } from '../edit-report.js';
-import { patchEditTarget } from '../edit-target.js';
+import { patchImageAt } from '../../image-at.js';
 
 const spec: CommandSpec = {
   name: 'set',
@@ -38,12 +38,16 @@ export const command: Command = {
     const version = values.version === undefined ? undefined : Number(values.version);
     if (version !== undefined && version !== 2 && version !== 3) throw usageError(spec, `--version takes 2 or 3, not ${JSON.stringify(values.version)}`);
     if (version === undefined && wasRunning === undefined) throw usageError(spec, 'nothing to set: give --running, --paused or --version');
-    const result = await patchEditTarget(io, path, (image) =>
-      planSet(image, {
-        ...(wasRunning === undefined ? {} : { wasRunning }),
-        ...(version === undefined ? {} : { version }),
-        dropExtensions: values['drop-extensions'] === true,
-      }),
+    const result = await patchImageAt(
+      path,
+      (image) =>
+        planSet(image, {
+          ...(wasRunning === undefined ? {} : { wasRunning }),
+          ...(version === undefined ? {} : { version }),
+          dropExtensions: values['drop-extensions'] === true,
+        }),
+      undefined,
+      { env: io.env },
     );
     return reportEdit(io, values.json === true, path, result);
   },
