@@ -66,11 +66,15 @@ export function ensureDebianRoot(suite: Suite, log: (line: string) => void): { r
 /** Installs packages with the root's own apt (/proc, /sys and /dev mounted for the while). */
 function installInto(root: string, packages: string[]): void {
   const unmount = mountInto(root, false);
+  // No package may start its daemon inside the root (Ceph's, libvirt's): invoke-rc.d asks this first.
+  const policy = join(root, 'usr/sbin/policy-rc.d');
+  writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   try {
     sh('chroot', [root, 'apt-get', 'update', '-qq'], { timeoutMs: 600_000 });
     sh('chroot', [root, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages], { timeoutMs: 1_200_000 });
     sh('chroot', [root, 'apt-get', 'clean']);
   } finally {
+    rmSync(policy, { force: true });
     unmount();
   }
 }

@@ -203,9 +203,13 @@ async function editsMatchFiles(image: string, label: string): Promise<void> {
     ['seal', (target) => ['seal', '--quiet', target]],
     ['convert --in-place --format zstd', (target) => ['convert', '--quiet', '--in-place', '--format', 'zstd', target]],
   ];
+  // savekit edit, with an "editor" that adds an element the same way on both.
+  const editor = { VISUAL: `sed -i 's|</domain>|  <title>edited by edit</title>\\n</domain>|'` };
+  steps.splice(1, 0, ['edit', (target) => ['edit', target]]);
   for (const [name, args] of steps) {
-    const onFile = await savekit(args(local));
-    const onObject = await savekit(args(s3(key)));
+    const env = name === 'edit' ? editor : {};
+    const onFile = await savekit(args(local), { env });
+    const onObject = await savekit(args(s3(key)), { env });
     const same = onFile.status === 0 && onObject.status === 0 && (await download(key)).equals(readFileSync(local));
     record(`${label}: ${name} on an object gives the bytes it gives on a file`, same, `${onObject.stderr.trim().slice(0, 200)}`);
   }

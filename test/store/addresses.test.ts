@@ -63,6 +63,12 @@ test("store answers become stable codes, naming the address and never a request'
   }
 });
 
+test('recover of an object: ERR_USAGE (an object is replaced whole or not at all), the SDK not even loaded', async () => {
+  const result = await runInProcess(['recover', 's3://saves/vm.save']);
+  assert.is(result.status, 2);
+  assert.match(result.stderr, /error\[ERR_USAGE\]: s3:\/\/saves\/vm.save is an object/);
+});
+
 test('local commands never load the AWS SDK; an s3:// client does (the probe sees it)', async () => {
   const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('/@aws-sdk/'));
   assert.is((await runInProcess(['info', samplePath('libvirt-9.0/raw.save')])).status, 0);

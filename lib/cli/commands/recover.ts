@@ -1,5 +1,7 @@
 // savekit recover IMAGE: finish or undo an in-place edit that was interrupted.
+import { SaveImageError } from '../../errors.js';
 import { recoverImage, type RecoveryAction } from '../../file/patch.js';
+import { isObjectAddress } from '../../store/address.js';
 import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { print, printJson } from '../io.js';
@@ -33,6 +35,7 @@ export const command: Command = {
   spec,
   async run({ values, positionals }, io) {
     const path = positionals[0]!;
+    if (isObjectAddress(path)) throw new SaveImageError('ERR_USAGE', `${path} is an object: an edit there replaces it whole or not at all, so there is never a half-done edit to recover`);
     const action = await recoverImage(path);
     if (values.json) await printJson(io, { action });
     else await print(io, `${path}: ${SAID[action]}\n`);
