@@ -49,6 +49,7 @@ export class Ceph {
 
   async #start(log: (line: string) => void): Promise<void> {
     const started = Date.now();
+    await this.#stopDaemons(); // a cluster an earlier run left (its monitor would answer for the new one)
     this.#clean();
     const fsid = randomUUID();
     mkdirSync(join(this.root, 'etc/ceph'), { recursive: true });
@@ -140,16 +141,37 @@ export class Ceph {
 
   /** Stops the daemons (the OSD takes a few seconds), unmounts, removes the cluster's files. */
   async stop(): Promise<void> {
-    const pids = this.#daemons().map((daemon) => daemon.pid);
-    for (const pid of pids) process.kill(pid, 'SIGTERM');
-    if (!(await waitFor(() => pids.every((pid) => !alive(pid)), 30_000))) for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await waitFor(() => pids.every((pid) => !alive(pid)), 10_000);
+    await this.#stopDaemons();
     this.#unmount?.();
     this.#unmount = null;
     this.#clean();
   }
 
+  /** SIGTERM to every daemon of this root, SIGKILL to those still there after 30 s; until none is left and the ports are free. */
+  async #stopDaemons(): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const pids = this.#daemons().map((daemon) => daemon.pid);
+      if (pids.length === 0 && !listening(6789) && !listening(PORT)) return;
+      if (Date.now() - started > 60_000) throw new Error(`Ceph daemons of ${this.root} would not stop: ${pids.join(', ')}`);
+      const signal = Date.now() - started > 30_000 ? 'SIGKILL' : 'SIGTERM';
+      for (const pid of pids) process.kill(pid, signal);
+      await waitFor(() => pids.every((pid) => !alive(pid)), 5_000);
+    }
+  }
+
   #clean(): void {
     for (const folder of ['var/lib/ceph/mon/ceph-a', 'var/lib/ceph/osd/ceph-0', 'var/lib/ceph/radosgw', 'var/log/ceph', 'etc/ceph/ceph.conf', 'tmp/monmap']) rmSync(join(this.root, folder), { recursive: true, force: true });
   }
+}
+
+/** True while something listens on 127.0.0.1:PORT (from /proc/net/tcp: no connection made). */
+function listening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[1]?.endsWith(`:${hex}`) === true && fields[3] === '0A';
+    });
 }

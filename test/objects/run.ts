@@ -5,14 +5,13 @@
 // killed and restarted, connections cut, objects replaced under a read, two writers at once,
 // SIGINT. After every test no multipart upload may be left in the bucket. Ends with the line CI
 // reads: "N passed, N failed". Root only (Ceph runs in the Debian 13 root).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { planSet } from '../../lib/edit/plan.js';
-import { openSourceAt, patchImageAt, readPrologueAt } from '../../lib/image-at.js';
-import { hashImage } from '../../lib/pipe/hash-image.js';
+// The library as users import it (built): under tsx, a transfer thread that loads its .ts while this thread blocks in a read never starts.
+import { hashImage, openSourceAt, patchImageAt, planSet, readPrologueAt } from '../../dist/index.js';
 import { objectAddressOf } from '../../lib/store/address.js';
 import { FIRST_READ_BYTES } from '../../lib/store/object-prologue.js';
 import { ObjectStore } from '../../lib/store/s3-client.js';
@@ -154,7 +153,8 @@ async function libraryAddresses(): Promise<void> {
     const [fromFile, fromStore] = [join(work, `mem-file${mode}`), join(work, `mem-store${mode}`)];
     await savekit(['extract-ram', '--quiet', sample, fromFile, mode]);
     const extracted = await savekit(['extract-ram', '--quiet', s3('samples/libvirt-9.0/raw.save'), fromStore, mode]);
-    record(`extract-ram s3:// OUT ${mode}: the bytes it writes from the file`, extracted.status === 0 && readFileSync(fromStore).equals(readFileSync(fromFile)), extracted.stderr.trim().slice(0, 200));
+    // --physical is as large as the guest's address space (sparse): compared by cmp, not in memory.
+    record(`extract-ram s3:// OUT ${mode}: the bytes it writes from the file`, extracted.status === 0 && spawnSync('cmp', ['-s', fromFile, fromStore]).status === 0, extracted.stderr.trim().slice(0, 200));
   }
   record('library: patchImageAt(s3://) gives the bytes it gives on a file', edited.changed && (await download(key)).equals(readFileSync(copy)));
 }
@@ -213,6 +213,9 @@ async function editsMatchFiles(image: string, label: string): Promise<void> {
     const same = onFile.status === 0 && onObject.status === 0 && (await download(key)).equals(readFileSync(local));
     record(`${label}: ${name} on an object gives the bytes it gives on a file`, same, `${onObject.stderr.trim().slice(0, 200)}`);
   }
+  const acl = (await store.client.send(new store.sdk.GetObjectAclCommand({ Bucket: BUCKET, Key: key }))) as { Owner?: { ID?: string }; Grants?: { Grantee?: { ID?: string; URI?: string }; Permission?: string }[] };
+  const others = (acl.Grants ?? []).filter((grant) => grant.Grantee?.ID !== acl.Owner?.ID);
+  record(`${label}: the objects savekit writes are not made public (the owner's grant only)`, others.length === 0 && (acl.Grants ?? []).length > 0, JSON.stringify(acl.Grants));
   const verify = await savekit(['verify', '--quiet', s3(key)]);
   record(`${label}: the sealed object verifies`, verify.status === 0, verify.stderr.trim());
   await assertNoUploadsLeft(`the edits of ${label}`);
@@ -385,8 +388,9 @@ async function faults(ceph: Ceph, proxy: CountingProxy, env: NodeJS.ProcessEnv):
     await assertNoUploadsLeft('a define overtaken');
   }
 
-  // SIGINT mid-upload.
+  // SIGINT mid-upload over an object that is there: it stays as it was.
   {
+    await savekit(['rewrite', '--quiet', sample, s3('faults/interrupted.save')]);
     const result = savekit(['rewrite', '--quiet', medium, s3('faults/interrupted.save')], {
       env,
       onStart: (child) => {
@@ -400,7 +404,8 @@ async function faults(ceph: Ceph, proxy: CountingProxy, env: NodeJS.ProcessEnv):
     });
     proxy.reset();
     const interrupted = await result;
-    record('SIGINT mid-upload: exit 130, ERR_INTERRUPTED, no object, the upload aborted', interrupted.status === 130 && errorCode(interrupted) === 'ERR_INTERRUPTED' && !(await exists('faults/interrupted.save')) && (await store.pendingUploads(BUCKET)).length === 0, `${interrupted.status} ${interrupted.stderr.trim().slice(0, 200)}`);
+    const before = (await download('faults/interrupted.save')).equals(readFileSync(sample));
+    record('SIGINT mid-upload: exit 130, ERR_INTERRUPTED, the upload aborted, the object there before unchanged', interrupted.status === 130 && errorCode(interrupted) === 'ERR_INTERRUPTED' && before && (await store.pendingUploads(BUCKET)).length === 0, `${interrupted.status} ${interrupted.stderr.trim().slice(0, 200)}`);
   }
 
   // The gateway killed mid-upload, then started again.
