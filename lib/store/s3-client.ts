@@ -125,6 +125,39 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * The object from byte `first` to its end as one stream of chunks, with its size and ETag
+   * (pinned to `etag` when given). A connection lost mid-body is asked again from the byte it
+   * reached, under the same ETag, with backoff (the attempts start over once bytes flow again).
+   */
+  async *stream(address: ObjectAddress, first: number, etag?: string): AsyncGenerator<Buffer, StoredObject> {
+    let at = first;
+    let object: StoredObject | null = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const pinned: string | undefined = etag ?? object?.etag;
+        const answer: { Body?: AsyncIterable<Uint8Array>; ContentRange?: string; ETag?: string } = await this.#send(
+          address,
+          'read',
+          new this.sdk.GetObjectCommand({ Bucket: address.bucket, Key: address.key, Range: `bytes=${at}-`, ...(pinned ? { IfMatch: pinned } : {}) }),
+        );
+        object ??= { size: Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? 0), etag: answer.ETag ?? '' };
+        for await (const chunk of answer.Body ?? []) {
+          at += chunk.length;
+          attempt = 0;
+          yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+        }
+        if (at !== object.size) throw new SaveImageError('ERR_IMAGE_CHANGED', `${address.url} ended at ${at} bytes, not ${object.size}: the object changed while savekit read it`);
+        return object;
+      } catch (error) {
+        if (SaveImageError.is(error) && error.code === 'ERR_TRUNCATED' && object === null) return { ...(await this.head(address, etag)) }; // starts past the end
+        const retry = SaveImageError.is(error) ? error.code === 'ERR_STORE_UNREACHABLE' : true; // a body that broke off, or no answer
+        if (!retry || attempt >= READ_ATTEMPTS) throw SaveImageError.is(error) ? error : storeError(error, address, 'read');
+        await sleep(FIRST_BACKOFF_MS * 2 ** Math.max(0, attempt - 1));
+      }
+    }
+  }
+
   async startUpload(address: ObjectAddress): Promise<string> {
     const answer = await this.#send<{ UploadId?: string }>(address, 'write', new this.sdk.CreateMultipartUploadCommand({ Bucket: address.bucket, Key: address.key }));
     return answer.UploadId!;

@@ -68,7 +68,8 @@ export class Ceph {
         'osd crush chooseleaf type = 0',
         'osd objectstore = bluestore',
         'bluestore block create = true',
-        'bluestore block size = 21474836480',
+        // Sparse: only what is stored takes room. A full OSD blocks every write without an error.
+        'bluestore block size = 68719476736',
         'osd memory target = 1073741824',
         'public addr = 127.0.0.1',
         'mon data avail warn = 1',
@@ -80,6 +81,9 @@ export class Ceph {
         '[client.rgw.a]',
         `rgw frontends = beast endpoint=127.0.0.1:${PORT}`,
         'rgw enable ops log = false',
+        // Overwritten objects' data is freed within seconds, not after the default two hours.
+        'rgw gc obj min wait = 0',
+        'rgw gc processor period = 5',
         '',
       ].join('\n'),
     );
