@@ -85,52 +85,28 @@ export class ObjectStore {
   }
 
   /**
-   * Bytes [first, first + length) of the object (fewer at its end), with its size and ETag. With
-   * `etag`, the object must still be that one (If-Match: else ERR_IMAGE_CHANGED). A connection
-   * lost mid-body resumes at the byte it stopped at, with backoff. `into`: a buffer to reuse.
+   * Bytes [first, first + length) of the object (fewer at its end), with its size and ETag: the
+   * stream below, gathered. With `etag`, the object must still be that one (ERR_IMAGE_CHANGED).
    */
-  async read(address: ObjectAddress, first: number, length: number, etag?: string, into?: Buffer): Promise<{ bytes: Buffer; object: StoredObject }> {
-    const target = into && into.length >= length ? into : Buffer.allocUnsafe(length);
+  async read(address: ObjectAddress, first: number, length: number, etag?: string): Promise<{ bytes: Buffer; object: StoredObject }> {
+    const target = Buffer.allocUnsafe(length);
     let got = 0;
-    let object: StoredObject | null = null;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const pinned: string | undefined = etag ?? object?.etag;
-        const answer: { Body?: AsyncIterable<Uint8Array>; ContentRange?: string; ETag?: string } = await this.#send(
-          address,
-          'read',
-          new this.sdk.GetObjectCommand({ Bucket: address.bucket, Key: address.key, Range: `bytes=${first + got}-${first + length - 1}`, ...(pinned ? { IfMatch: pinned } : {}) }),
-        );
-        object ??= { size: Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? first + length), etag: answer.ETag ?? '' };
-        for await (const chunk of answer.Body ?? []) {
-          if (got + chunk.length > length) throw new SaveImageError('ERR_IO', `${address.url}: the store sent more than the ${length} bytes asked for at ${first}`);
-          target.set(chunk, got);
-          got += chunk.length;
-        }
-        return { bytes: target.subarray(0, got), object };
-      } catch (error) {
-        if (SaveImageError.is(error) && error.code === 'ERR_STORE_UNREACHABLE' && attempt < READ_ATTEMPTS) {
-          await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
-          continue;
-        }
-        if (SaveImageError.is(error) && error.code === 'ERR_TRUNCATED' && got === 0) {
-          return { bytes: target.subarray(0, 0), object: object ?? (await this.head(address, etag)) }; // a range past the end
-        }
-        if (!SaveImageError.is(error) && attempt < READ_ATTEMPTS) {
-          await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1)); // the body broke off: ask for the rest
-          continue;
-        }
-        throw SaveImageError.is(error) ? error : storeError(error, address, 'read');
-      }
+    const chunks = this.stream(address, first, etag, first + length);
+    for (;;) {
+      const next = await chunks.next();
+      if (next.done) return { bytes: target.subarray(0, got), object: next.value };
+      if (got + next.value.length > length) throw new SaveImageError('ERR_IO', `${address.url}: the store sent more than the ${length} bytes asked for at ${first}`);
+      got += next.value.copy(target, got);
     }
   }
 
   /**
-   * The object from byte `first` to its end as one stream of chunks, with its size and ETag
-   * (pinned to `etag` when given). A connection lost mid-body is asked again from the byte it
-   * reached, under the same ETag, with backoff (the attempts start over once bytes flow again).
+   * The object from byte `first` to `end` (exclusive; its end when not given) as a stream of
+   * chunks, then its size and ETag (pinned to `etag` when given: If-Match on every request). A
+   * connection lost mid-body is asked again from the byte it reached, under the same ETag, with
+   * backoff (the attempts start over once bytes flow again).
    */
-  async *stream(address: ObjectAddress, first: number, etag?: string): AsyncGenerator<Buffer, StoredObject> {
+  async *stream(address: ObjectAddress, first: number, etag?: string, end?: number): AsyncGenerator<Buffer, StoredObject> {
     let at = first;
     let object: StoredObject | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -139,7 +115,7 @@ export class ObjectStore {
         const answer: { Body?: AsyncIterable<Uint8Array>; ContentRange?: string; ETag?: string } = await this.#send(
           address,
           'read',
-          new this.sdk.GetObjectCommand({ Bucket: address.bucket, Key: address.key, Range: `bytes=${at}-`, ...(pinned ? { IfMatch: pinned } : {}) }),
+          new this.sdk.GetObjectCommand({ Bucket: address.bucket, Key: address.key, Range: `bytes=${at}-${end === undefined ? '' : end - 1}`, ...(pinned ? { IfMatch: pinned } : {}) }),
         );
         object ??= { size: Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? 0), etag: answer.ETag ?? '' };
         for await (const chunk of answer.Body ?? []) {
@@ -147,10 +123,11 @@ export class ObjectStore {
           attempt = 0;
           yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
         }
-        if (at !== object.size) throw new SaveImageError('ERR_IMAGE_CHANGED', `${address.url} ended at ${at} bytes, not ${object.size}: the object changed while savekit read it`);
+        const last = Math.min(end ?? object.size, object.size);
+        if (at !== last) throw new SaveImageError('ERR_IMAGE_CHANGED', `${address.url} ended at ${at} bytes, not ${last}: the object changed while savekit read it`);
         return object;
       } catch (error) {
-        if (SaveImageError.is(error) && error.code === 'ERR_TRUNCATED' && object === null) return { ...(await this.head(address, etag)) }; // starts past the end
+        if (SaveImageError.is(error) && error.code === 'ERR_TRUNCATED' && object === null) return await this.head(address, etag); // starts past the end
         const retry = SaveImageError.is(error) ? error.code === 'ERR_STORE_UNREACHABLE' : true; // a body that broke off, or no answer
         if (!retry || attempt >= READ_ATTEMPTS) throw SaveImageError.is(error) ? error : storeError(error, address, 'read');
         await sleep(FIRST_BACKOFF_MS * 2 ** Math.max(0, attempt - 1));
