@@ -36,9 +36,6 @@ function loadSdk(): Promise<Sdk> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class ObjectStore {
-  /** Requests sent, for tests and benchmarks that count them. */
-  requests = 0;
-
   private constructor(
     readonly sdk: Sdk,
     readonly client: Client,
@@ -70,7 +67,6 @@ export class ObjectStore {
   }
 
   async #send<T>(address: ObjectAddress, action: string, command: object): Promise<T> {
-    this.requests++;
     try {
       return (await this.client.send(command as never)) as T; // each command's own output type is named by the caller
     } catch (error) {
@@ -188,16 +184,16 @@ export class ObjectStore {
   }
 
   /**
-   * One request for a whole (small) object; `ifMatch` / `ifNoneMatch` as S3 defines them. Ceph
+   * One request for a whole (small) object; `ifMatch` as S3 defines it. Ceph
    * 18 compares If-Match with the ETag unquoted (a quoted one, as RFC 9110 and AWS have it, always
    * fails with 412): on a 412 while the object still has that ETag, the unquoted form is tried.
    */
-  async put(address: ObjectAddress, body: Uint8Array, conditions: { ifMatch?: string; ifNoneMatch?: string } = {}): Promise<string> {
+  async put(address: ObjectAddress, body: Uint8Array, conditions: { ifMatch?: string } = {}): Promise<string> {
     const send = (ifMatch: string | undefined) =>
       this.#send<{ ETag?: string }>(
         address,
         'write',
-        new this.sdk.PutObjectCommand({ Bucket: address.bucket, Key: address.key, Body: body, ContentLength: body.length, ...(ifMatch ? { IfMatch: ifMatch } : {}), ...(conditions.ifNoneMatch ? { IfNoneMatch: conditions.ifNoneMatch } : {}) }),
+        new this.sdk.PutObjectCommand({ Bucket: address.bucket, Key: address.key, Body: body, ContentLength: body.length, ...(ifMatch ? { IfMatch: ifMatch } : {}) }),
       );
     try {
       return (await send(conditions.ifMatch)).ETag ?? '';

@@ -23,8 +23,6 @@ export interface TransferWorkerData {
   etag?: string;
   /** write: bytes expected, to choose the part size (null: unknown). */
   sizeHint?: number | null;
-  /** write: refuse to replace an existing object (If-None-Match: *). */
-  mustNotExist?: boolean;
 }
 
 /** Bytes gathered before a write to the pipe (the size savekit grows pipes to). */
@@ -106,7 +104,7 @@ async function writeObject(store: ObjectStore, verdict: Promise<TransferVerdict>
         // The whole object in one part: one PUT, conditions and all, once the job says it is whole.
         const word = await verdict;
         if (word.type === 'abort') return void post({ type: 'aborted' });
-        const etag = await store.put(data.address, buffer.subarray(0, filled), { ...(word.ifMatch ? { ifMatch: word.ifMatch } : {}), ...(data.mustNotExist ? { ifNoneMatch: '*' } : {}) });
+        const etag = await store.put(data.address, buffer.subarray(0, filled), { ...(word.ifMatch ? { ifMatch: word.ifMatch } : {}) });
         return void post({ type: 'done', bytes: total, etag });
       }
       if (filled === 0) break;

@@ -20,6 +20,7 @@ import { ARCHES } from '../../packaging/runtimes.js';
 import { FORMATS } from '../../lib/constants.js';
 import { compare, type Disagreement, everyCase, installedCases, npmPackageRunner, type Runner, stageImages } from './agreement.js';
 import { BareRoot, completionIn, PACKAGE_FILES, type Suite } from './debian-package.js';
+import { createTally } from '../helpers/tally.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NPM_SAVEKIT = join(ROOT, 'dist', 'cli', 'main.js');
@@ -40,13 +41,8 @@ const PROGRAMS: Record<string, string> = {
   xz: 'xz-utils',
 };
 
-let passed = 0;
-let failed = 0;
-function record(check: string, ok: boolean, detail = ''): void {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${check}${detail ? ` (${detail})` : ''}`);
-}
+const tally = createTally();
+const record = tally.record;
 
 function sh(command: string, args: string[], options: { cwd?: string; input?: Buffer; env?: Record<string, string> } = {}): { status: number; stdout: string; stderr: string; out: Buffer } {
   const result = spawnSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 28, env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}`, ...options.env } });
@@ -214,12 +210,12 @@ async function main(): Promise<void> {
 
 main().then(
   () => {
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exitCode = failed === 0 ? 0 : 1;
+    console.log(tally.summary());
+    process.exitCode = tally.failed === 0 ? 0 : 1;
   },
   (error: unknown) => {
     console.error(`test:dist: ${error instanceof Error ? error.message : String(error)}`);
-    console.log(`${passed} passed, ${failed + 1} failed`);
+    console.log(`${tally.passed} passed, ${tally.failed + 1} failed`);
     process.exitCode = 1;
   },
 );

@@ -20,6 +20,7 @@ import { mountsUnder } from '../interop/debian-root.js';
 import { waitFor } from '../interop/stage.js';
 import { ACCESS_KEY, Ceph, SECRET_KEY } from './ceph.js';
 import { CountingProxy } from './counting-proxy.js';
+import { createTally } from '../helpers/tally.js';
 
 const SAVEKIT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const SAMPLES = fileURLToPath(new URL('../../samples/', import.meta.url));
@@ -28,13 +29,8 @@ const MIB = 1024 * 1024;
 /** SAVEKIT_OBJECTS_BIG_GIB: the RAM of the large realistic image (4 by default). */
 const BIG_GIB = Number(process.env.SAVEKIT_OBJECTS_BIG_GIB ?? 4);
 
-let passed = 0;
-let failed = 0;
-function record(check: string, ok: boolean, detail = ''): void {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${check}${detail ? ` (${detail})` : ''}`);
-}
+const tally = createTally();
+const record = tally.record;
 
 interface Result {
   status: number | null;
@@ -512,8 +508,8 @@ async function main(): Promise<void> {
       record('Ceph stopped: nothing left running or mounted', left.length === 0, left.join(', '));
     }
   }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
+  console.log(tally.summary());
+  process.exit(tally.failed === 0 ? 0 : 1);
 }
 
 await main();
