@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FdSource } from '../lib/pipe/fd-source.js';
-import { walkImage } from '../lib/pipe/walk-image.js';
+import { FdSource } from '../lib/io/fd-source.js';
+import { walkImage } from '../lib/jobs/walk-image.js';
 import { writeSyntheticImage } from '../test/helpers/synthetic-image.js';
 import { BENCH_DIR, pairedRatio, peakRssMiB, requireCommands, SAVEKIT_SH, table, timeCases } from './harness.js';
 

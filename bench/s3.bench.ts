@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ObjectStore } from '../lib/store/s3-client.js';
+import { ObjectStore } from '../lib/io/s3/s3-client.js';
 import { ACCESS_KEY, Ceph, SECRET_KEY } from '../test/objects/ceph.js';
 import { BENCH_DIR, pairedRatio, peakRssMiB, realisticImageOf, SAVEKIT_SH, shellWord, timeCases } from './harness.js';
 

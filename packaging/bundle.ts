@@ -41,13 +41,13 @@ const bundleLazyRequires: Plugin = {
 // own, and inside an executable import.meta.url is not a file, so it is made from the binary.
 const ESM_REQUIRE = "import { createRequire as savekitCreateRequire } from 'node:module'; const require = savekitCreateRequire(process.execPath);";
 
-/** Bundles dist/cli/main.js and the threads' scripts, dist/pipe/hash-worker.js and dist/store/transfer-worker.js (run `npm run build` first). */
+/** Bundles dist/cli/main.js and the threads' scripts, dist/io/hash-worker.js and dist/io/s3/transfer-worker.js (run `npm run build` first). */
 export async function bundleCli(): Promise<Bundle> {
   const common: BuildOptions = { bundle: true, platform: 'node', target: 'node22', write: false, metafile: true, legalComments: 'none', logLevel: 'error', plugins: [bundleLazyRequires] };
   const [cli, hashWorker, transferWorker] = await Promise.all([
     build({ ...common, entryPoints: [`${ROOT}dist/cli/main.js`], format: 'esm', banner: { js: ESM_REQUIRE } }),
-    build({ ...common, entryPoints: [`${ROOT}dist/pipe/hash-worker.js`], format: 'cjs' }),
-    build({ ...common, entryPoints: [`${ROOT}dist/store/transfer-worker.js`], format: 'cjs' }),
+    build({ ...common, entryPoints: [`${ROOT}dist/io/hash-worker.js`], format: 'cjs' }),
+    build({ ...common, entryPoints: [`${ROOT}dist/io/s3/transfer-worker.js`], format: 'cjs' }),
   ]);
   const bundle = {
     cli: cli.outputFiles![0]!.text,

@@ -1,6 +1,6 @@
 // --level of the commands that write a zstd body (delta, signature): zstd's own 1 to 19.
 import { type CommandSpec, type ParsedValues, usageError } from './args.js';
-import { BODY_LEVEL } from '../pipe/zstd-body.js';
+import { BODY_LEVEL } from '../io/zstd-body.js';
 
 export const LEVEL_HELP = `  --level N            zstd level of the body, 1 to 19 (default ${BODY_LEVEL}, zstd's own)`;
 

@@ -3,7 +3,7 @@
 // payload never asked for) or `-` (the prologue consumed from stdin, which is then closed: the
 // upstream writer sees EPIPE, as with `head`).
 import type { SaveImagePrologue } from '../codec/prologue.js';
-import { readPrologueAt } from '../image-at.js';
+import { readPrologueAt } from '../io/image-at.js';
 import { readImageStream } from '../stream/read-image.js';
 import { type CommandSpec, type ParsedValues, readOptionsOf } from './args.js';
 import type { CliIo } from './io.js';

@@ -5,13 +5,13 @@
 import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { useNativeAddon } from '../native.js';
-import { useFileMapping } from '../pipe/mapped-file.js';
-import { childrenGone, interrupt, interruptedBy } from '../pipe/interrupt.js';
+import { useFileMapping } from '../io/mapped-file.js';
+import { childrenGone, interrupt, interruptedBy } from '../io/interrupt.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run.js';
 
 // Ctrl-C, kill, a closed terminal: the job stops its programs and ends through its failure
-// path (lib/pipe/interrupt.ts), then exits 128 + the signal. A second signal exits at once.
+// path (lib/io/interrupt.ts), then exits 128 + the signal. A second signal exits at once.
 const exitStatusOf = (signal: NodeJS.Signals) => 128 + constants.signals[signal];
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {

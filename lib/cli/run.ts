@@ -2,10 +2,10 @@
 // error into `error[CODE]: message` (or JSON) and an exit status. Command modules load lazily
 // so `savekit --help` starts fast.
 import { SaveImageError } from '../errors.js';
-import { interruptedBy, interruptedError } from '../pipe/interrupt.js';
-import { settleTransfers } from '../store/object-pipe.js';
+import { interruptedBy, interruptedError } from '../io/interrupt.js';
+import { settleTransfers } from '../io/s3/object-pipe.js';
 import { formatHelp, parseCommandArgs } from './args.js';
-import { COMMANDS, VERSION } from './command-table.js';
+import { COMMANDS, loadCommandSpecs, VERSION } from './command-table.js';
 import { type CliIo, EXIT_OK, EXIT_USAGE, print, reportError } from './io.js';
 
 function mainHelp(): string {
@@ -48,7 +48,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       await print(io, formatHelp(command.spec));
       return EXIT_OK;
     }
-    return await command.run(args, io); // a job that finished its work despite a signal is done
+    return await command.run(args, io, { loadSpecs: loadCommandSpecs }); // a job that finished its work despite a signal is done
   } catch (error) {
     // Stopped by a signal: whatever failed on the way down (a killed program, a closed pipe) is that.
     const signal = interruptedBy();

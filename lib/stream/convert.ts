@@ -13,9 +13,9 @@ import type { SaveImagePrologue } from '../codec/prologue.js';
 import { QemuStreamWalker, type WalkSummary } from '../codec/qemu/walker.js';
 import { planRewrite } from '../edit/plan.js';
 import { SaveImageError } from '../errors.js';
-import { type CompressOptions, compressCommand, decompressCommand } from '../pipe/compressors.js';
-import { compressorFailed, decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from '../pipe/programs.js';
-import { pipeTo } from '../pipe/pipe-to.js';
+import { type CompressOptions, compressCommand, decompressCommand } from '../io/compressors.js';
+import { compressorFailed, decompressorFailed, isZlibError, payloadDamaged, startProgram, watchExit } from '../io/programs.js';
+import { pipeTo } from '../io/pipe-to.js';
 import { readImageStream } from './read-image.js';
 
 export interface ConvertStreamOptions extends CompressOptions {

@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseMachineHelp, qemuProgramFor } from '../../lib/pipe/qemu-machines.js';
+import { parseMachineHelp, qemuProgramFor } from '../../lib/jobs/qemu-machines.js';
 import { json, runBinary } from '../helpers/cli.js';
 import { aarch64PairDir, samplePath, tempDir } from '../helpers/samples.js';
 

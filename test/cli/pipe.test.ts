@@ -233,9 +233,9 @@ for (const c of DAMAGE) {
 }
 
 test('flipping any one payload byte breaks the seal (40 random offsets)', async () => {
-  const { FdSource } = await import('../../lib/pipe/fd-source.js');
-  const { hashImage } = await import('../../lib/pipe/hash-image.js');
-  const { assertSealHolds } = await import('../../lib/pipe/rewrite.js');
+  const { FdSource } = await import('../../lib/io/fd-source.js');
+  const { hashImage } = await import('../../lib/jobs/hash-image.js');
+  const { assertSealHolds } = await import('../../lib/jobs/rewrite.js');
   const { openSync, closeSync } = await import('node:fs');
   const path = copySample('libvirt-9.0/raw.save');
   runBinary(['seal', path]);

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { decodePrologue } from '../../lib/codec/prologue.js';
 import { describeStreamEnd } from '../../lib/codec/qemu/stream-end.js';
 import { decodeVmDescription } from '../../lib/codec/qemu/vmdescription.js';
-import { blockFilePath } from '../../lib/pipe/extract-ram.js';
+import { blockFilePath } from '../../lib/jobs/extract-ram.js';
 import { json, runBinary } from '../helpers/cli.js';
 import { copySample, GENUINE_SAMPLES, readSample, samplePath, tempDir } from '../helpers/samples.js';
 import { PAGE_BYTES, syntheticImageBuffer } from '../helpers/synthetic-image.js';

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // The library as users import it (built): under tsx, a transfer thread that loads its .ts while this thread blocks in a read never starts.
 import { hashImage, openSourceAt, patchImageAt, planSet, readPrologueAt } from '../../dist/index.js';
-import { objectAddressOf } from '../../lib/store/address.js';
-import { FIRST_READ_BYTES } from '../../lib/store/object-prologue.js';
-import { ObjectStore } from '../../lib/store/s3-client.js';
+import { objectAddressOf } from '../../lib/io/s3/address.js';
+import { FIRST_READ_BYTES } from '../../lib/io/s3/object-prologue.js';
+import { ObjectStore } from '../../lib/io/s3/s3-client.js';
 import { writeSyntheticImage } from '../helpers/synthetic-image.js';
 import { mountsUnder } from '../interop/debian-root.js';
 import { waitFor } from '../interop/stage.js';

@@ -2,11 +2,11 @@
 // prologue and stream byte for byte, written in NEW's payload format (or --format).
 import { FORMATS, type FormatName } from '../../constants.js';
 import { SaveImageError } from '../../errors.js';
-import { applyDelta } from '../../pipe/apply.js';
-import { checkCompressOptions } from '../../pipe/compressors.js';
+import { applyDelta } from '../../jobs/apply/apply.js';
+import { checkCompressOptions } from '../../io/compressors.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { assertOutputIsNot, type OpenedFd, openInputs, openOutput, sourceOf, writeOutput } from '../fd-args.js';
+import { assertOutputIsNot, type Endpoint, openInputs, openOutput, sourceOf, writeOutput } from '../../io/endpoints.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -62,7 +62,7 @@ export const command: Command = {
       if (wrong) throw usageError(spec, wrong);
     }
     const started = process.hrtime.bigint();
-    const [baseInput, deltaInput] = (await openInputs(io, [baseArg, deltaArg])) as [OpenedFd, OpenedFd];
+    const [baseInput, deltaInput] = (await openInputs(io, [baseArg, deltaArg])) as [Endpoint, Endpoint];
     // OUT is opened once the delta proved to hold a prologue; it stays under the Part magic until
     // NEW is proven, and a failed OUT is removed.
     const result = await writeOutput(outArg, [baseInput, deltaInput], 'the image', (open) => {

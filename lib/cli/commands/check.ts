@@ -1,14 +1,14 @@
 // savekit check IMAGE|-: everything a restore needs, in one pass over the image.
 import { createXxh64 } from '../../hash.js';
-import { assertSealHolds } from '../../pipe/rewrite.js';
-import { walkImage } from '../../pipe/walk-image.js';
+import { assertSealHolds } from '../../jobs/rewrite.js';
+import { walkImage } from '../../jobs/walk-image.js';
 import { parseXml, type XmlElement } from '../../xml/parse.js';
 import { domainMachine } from '../../xml/domain.js';
-import { machineSupport, type MachineSupport } from '../../pipe/qemu-machines.js';
+import { machineSupport, type MachineSupport } from '../../jobs/qemu-machines.js';
 import { formatName } from '../../codec/header.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { withSource } from '../fd-args.js';
+import { withSource } from '../../io/endpoints.js';
 import { print, printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { walkReport } from './walk.js';

@@ -2,7 +2,6 @@
 // that print --help (the Debian package installs the same script).
 import { type CommandSpec, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { loadCommandSpecs } from '../command-table.js';
 import { formatBashCompletion } from '../completion-script.js';
 import { print } from '../io.js';
 
@@ -29,10 +28,10 @@ Exit status: 0 success, 2 usage error.`,
 
 export const command: Command = {
   spec,
-  async run({ positionals }, io) {
+  async run({ positionals }, io, { loadSpecs }) {
     const shell = positionals[0]!;
     if (!(SHELLS as readonly string[]).includes(shell)) throw usageError(spec, `completion is made for ${SHELLS.join(', ')}, not ${JSON.stringify(shell)}`);
-    await print(io, formatBashCompletion(await loadCommandSpecs()));
+    await print(io, formatBashCompletion(await loadSpecs()));
     return 0;
   },
 };

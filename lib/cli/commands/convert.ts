@@ -5,13 +5,13 @@ import { FORMATS, type FormatName } from '../../constants.js';
 import { ioError, SaveImageError } from '../../errors.js';
 import { type ImageLock, lockImage } from '../../file/lock.js';
 import { createReplacement, type Replacement } from '../../file/replacement.js';
-import { checkCompressOptions } from '../../pipe/compressors.js';
-import { convertImage } from '../../pipe/convert.js';
-import { interruptedBy } from '../../pipe/interrupt.js';
+import { checkCompressOptions } from '../../io/compressors.js';
+import { convertImage } from '../../jobs/convert/convert.js';
+import { interruptedBy } from '../../io/interrupt.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
-import { finishOutput, openObjectReplacement, type OpenedFd, openInput, openOutput, sourceOf, transferFailure } from '../fd-args.js';
+import { finishOutput, openObjectReplacement, type Endpoint, openInput, openOutput, sourceOf, transferFailure } from '../../io/endpoints.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -86,7 +86,7 @@ export const command: Command = {
     // ERR_LOCKED), and a private temporary with the image's owner and mode, renamed over it.
     let lock: ImageLock | null = null;
     let replacement: Replacement | null = null;
-    let output: OpenedFd | null = null;
+    let output: Endpoint | null = null;
     const started = process.hrtime.bigint();
     try {
       const inStore = input.upstream !== undefined;
@@ -108,8 +108,8 @@ export const command: Command = {
           ...hooks,
         }),
       );
-      await finishOutput(output as OpenedFd | null);
-      (output as OpenedFd | null)?.close();
+      await finishOutput(output as Endpoint | null);
+      (output as Endpoint | null)?.close();
       output = null;
       if (replacement) {
         replacement.commit({ stamp: source.stamp!, prologue: result.before.prologueBytes });
@@ -134,9 +134,9 @@ export const command: Command = {
       // The reader of stdout went away (`| head`): a normal end, as for cat; not when a signal
       // killed the compressor savekit was writing to.
       if ((error as NodeJS.ErrnoException).code === 'EPIPE' && outArg === '-' && interruptedBy() === null) return 0;
-      throw transferFailure(input, output as OpenedFd | null) ?? explainOutput(error, output as OpenedFd | null, inPlace, inArg);
+      throw transferFailure(input, output as Endpoint | null) ?? explainOutput(error, output as Endpoint | null, inPlace, inArg);
     } finally {
-      (output as OpenedFd | null)?.close();
+      (output as Endpoint | null)?.close();
       (replacement as Replacement | null)?.abort();
       input.close();
       await (lock as ImageLock | null)?.release();
@@ -145,7 +145,7 @@ export const command: Command = {
 };
 
 /** Names the output a failure happened on; says what is left behind, if anything. */
-function explainOutput(error: unknown, output: OpenedFd | null, inPlace: boolean, image: string): unknown {
+function explainOutput(error: unknown, output: Endpoint | null, inPlace: boolean, image: string): unknown {
   const known = SaveImageError.is(error) ? error : ioError('write to', output?.label ?? 'the output', error);
   if (inPlace) return new SaveImageError(known.code, `${known.message}\n${image} is unchanged (the temporary copy was removed)`, { ...(known.offset === undefined ? {} : { offset: known.offset }), cause: error });
   if (output === null || !output.isFile) return known;

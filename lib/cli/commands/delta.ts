@@ -1,10 +1,10 @@
 // savekit delta BASE NEW [OUT|-] (or --signature SIG NEW): what turns BASE into NEW, page by
 // page: NEW's prologue, its stream as references to BASE's pages and literal bytes, zstd'd.
-import { imagePages, signaturePages } from '../../pipe/base-pages.js';
-import { makeDelta } from '../../pipe/delta.js';
+import { imagePages, signaturePages } from '../../jobs/base-pages.js';
+import { makeDelta } from '../../jobs/delta.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { assertOutputIsNot, type OpenedFd, openInputs, openOutput, sourceOf, writeOutput } from '../fd-args.js';
+import { assertOutputIsNot, type Endpoint, openInputs, openOutput, sourceOf, writeOutput } from '../../io/endpoints.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { bodyLevelOf, LEVEL_HELP } from '../body-level.js';
@@ -49,7 +49,7 @@ export const command: Command = {
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the delta)');
     const level = bodyLevelOf(spec, values);
     const started = process.hrtime.bigint();
-    const [baseInput, newInput] = (await openInputs(io, [baseArg, newArg])) as [OpenedFd, OpenedFd];
+    const [baseInput, newInput] = (await openInputs(io, [baseArg, newArg])) as [Endpoint, Endpoint];
     const result = await writeOutput(outArg, [baseInput, newInput], 'the delta', async (open) => {
       assertOutputIsNot(outArg, [baseInput]);
       const outFd = open(() => openOutput(io, outArg, newInput));

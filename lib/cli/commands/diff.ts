@@ -4,10 +4,10 @@
 import { createTwoFilesPatch } from 'diff';
 import { drawBlock, type BlockChanges } from '../../codec/delta/page-map.js';
 import type { XmlBlock } from '../../codec/blocks.js';
-import { diffImages, type ImageDiff } from '../../pipe/diff.js';
+import { diffImages, type ImageDiff } from '../../jobs/diff.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { type OpenedFd, openInputs, sourceOf, transferFailure } from '../fd-args.js';
+import { type Endpoint, openInputs, sourceOf, transferFailure } from '../../io/endpoints.js';
 import { print, printJson } from '../io.js';
 import { formatBytes, QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -42,7 +42,7 @@ export const command: Command = {
   async run({ values, positionals }, io) {
     const [aArg, bArg] = positionals as [string, string];
     if (aArg === '-' && bArg === '-') throw usageError(spec, 'A and B cannot both be stdin');
-    const [inputA, inputB] = (await openInputs(io, [aArg, bArg])) as [OpenedFd, OpenedFd];
+    const [inputA, inputB] = (await openInputs(io, [aArg, bArg])) as [Endpoint, Endpoint];
     try {
       const result = await withProgress(io, values, (hooks) =>
         diffImages(sourceOf(io, inputA), sourceOf(io, inputB), { readOptions: readOptionsOf(spec, values), ...hooks }),

@@ -12,7 +12,7 @@ import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { reportEdit } from '../edit-report.js';
 import { type CliIo, print } from '../io.js';
-import { patchImageAt, readPrologueAt } from '../../image-at.js';
+import { patchImageAt, readPrologueAt } from '../../io/image-at.js';
 
 const spec: CommandSpec = {
   name: 'edit',

@@ -4,12 +4,12 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { narrowTo } from '../../file/modes.js';
 import { ioError, SaveImageError } from '../../errors.js';
 import type { BlockPlacement } from '../../codec/memory/physical-layout.js';
-import { extractMemory } from '../../pipe/extract-memory.js';
-import { extractRam } from '../../pipe/extract-ram.js';
+import { extractMemory } from '../../jobs/extract-memory.js';
+import { extractRam } from '../../jobs/extract-ram.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, integerOption, type ParsedValues, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { withSource } from '../fd-args.js';
+import { withSource } from '../../io/endpoints.js';
 import { type CliIo, print, printJson } from '../io.js';
 
 const spec: CommandSpec = {

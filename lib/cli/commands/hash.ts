@@ -1,8 +1,8 @@
 // savekit hash IMAGE|-: XXH64 of the payload and of the prologue, as `xxhsum -H1` prints them.
-import { hashImage } from '../../pipe/hash-image.js';
+import { hashImage } from '../../jobs/hash-image.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { withSource } from '../fd-args.js';
+import { withSource } from '../../io/endpoints.js';
 import { print, printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 

@@ -1,7 +1,7 @@
 // savekit recover IMAGE: finish or undo an in-place edit that was interrupted.
 import { SaveImageError } from '../../errors.js';
 import { recoverImage, type RecoveryAction } from '../../file/patch.js';
-import { isObjectAddress } from '../../store/address.js';
+import { isObjectAddress } from '../../io/s3/address.js';
 import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { print, printJson } from '../io.js';

@@ -1,11 +1,11 @@
 // savekit rewrite [IN|-] [OUT|-]: copy an image with a new prologue, the payload passing
 // through byte for byte at pipe speed (stdin to stdout: `ssh host cat img | savekit rewrite ...`).
 import { ioError, SaveImageError } from '../../errors.js';
-import { rewriteImage } from '../../pipe/rewrite.js';
+import { rewriteImage } from '../../jobs/rewrite.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { PROLOGUE_OPTIONS, prologuePlanOf, RUN_STATE_HELP } from '../edit-options.js';
-import { finishOutput, growPipes, type OpenedFd, openInput, openOutput, sourceOf, transferFailure } from '../fd-args.js';
+import { finishOutput, growPipes, type Endpoint, openInput, openOutput, sourceOf, transferFailure } from '../../io/endpoints.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -52,7 +52,7 @@ export const command: Command = {
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the image)');
     const plan = await prologuePlanOf(spec, values);
     const input = await openInput(io, inArg);
-    let output: OpenedFd | null = null;
+    let output: Endpoint | null = null;
     try {
       const result = await withProgress(io, values, (hooks) =>
         rewriteImage({
@@ -65,7 +65,7 @@ export const command: Command = {
           ...hooks,
         }),
       );
-      await finishOutput(output as OpenedFd | null);
+      await finishOutput(output as Endpoint | null);
       if (values.json) {
         await printJson(io, {
           payloadOffset: result.after.payloadOffset,
@@ -81,19 +81,19 @@ export const command: Command = {
       return 0;
     } catch (error) {
       // An upload that failed closes its pipe: the EPIPE is its failure, not a reader that left.
-      const behind = transferFailure(input, output as OpenedFd | null);
+      const behind = transferFailure(input, output as Endpoint | null);
       if (behind) throw behind;
       if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0;
-      throw explainPartialOutput(error, output as OpenedFd | null);
+      throw explainPartialOutput(error, output as Endpoint | null);
     } finally {
-      (output as OpenedFd | null)?.close();
+      (output as Endpoint | null)?.close();
       input.close();
     }
   },
 };
 
 /** Names the output a failure happened on; a file left behind keeps the Part magic: say so. */
-function explainPartialOutput(error: unknown, output: OpenedFd | null): unknown {
+function explainPartialOutput(error: unknown, output: Endpoint | null): unknown {
   if (output === null) return error;
   const known = SaveImageError.is(error) ? error : ioError('write to', output.label, error);
   if (!output.isFile) return known;

@@ -2,13 +2,13 @@
 import { decodeSeal, withSeal } from '../../codec/seal.js';
 import { encodeHeaderInto } from '../../codec/header.js';
 import { SaveImageError } from '../../errors.js';
-import { hashImage } from '../../pipe/hash-image.js';
+import { hashImage } from '../../jobs/hash-image.js';
 import type { CommandSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { withSource } from '../fd-args.js';
+import { withSource } from '../../io/endpoints.js';
 import { print, printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
-import { type EditBasis, patchImageAt } from '../../image-at.js';
+import { type EditBasis, patchImageAt } from '../../io/image-at.js';
 
 const spec: CommandSpec = {
   name: 'seal',

@@ -4,7 +4,7 @@ import { type CommandSpec, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { RUN_STATE_HELP, RUN_STATE_OPTIONS, wasRunningOption } from '../edit-options.js';
 import { reportEdit } from '../edit-report.js';
-import { patchImageAt } from '../../image-at.js';
+import { patchImageAt } from '../../io/image-at.js';
 
 const spec: CommandSpec = {
   name: 'set',

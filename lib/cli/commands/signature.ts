@@ -1,10 +1,10 @@
 // savekit signature BASE [OUT|-]: BASE's page signature, for `savekit delta --signature` on a
 // host that does not hold BASE.
-import { writeSignature } from '../../pipe/signature.js';
+import { writeSignature } from '../../jobs/signature.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, usageError } from '../args.js';
 import { bodyLevelOf, LEVEL_HELP } from '../body-level.js';
 import type { Command } from '../command.js';
-import { type OpenedFd, openInputs, openOutput, sourceOf, writeOutput } from '../fd-args.js';
+import { type Endpoint, openInputs, openOutput, sourceOf, writeOutput } from '../../io/endpoints.js';
 import { printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 
@@ -40,7 +40,7 @@ export const command: Command = {
     if (values.json && outArg === '-') throw usageError(spec, '--json needs OUT to be a file (stdout carries the signature)');
     const level = bodyLevelOf(spec, values);
     const started = process.hrtime.bigint();
-    const [input] = (await openInputs(io, [baseArg])) as [OpenedFd];
+    const [input] = (await openInputs(io, [baseArg])) as [Endpoint];
     const result = await writeOutput(outArg, [input], 'the signature', (open) => {
       const outFd = open(() => openOutput(io, outArg, input));
       return withProgress(io, values, (hooks) => writeSignature({ source: sourceOf(io, input), outFd, level, readOptions: readOptionsOf(spec, values), ...hooks }));

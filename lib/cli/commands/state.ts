@@ -4,11 +4,11 @@
 import type { DeviceState, StateEntry } from '../../codec/qemu/device-state.js';
 import { formatAnalyzeMigration, formatStateValue, type StateSection, stateTree } from '../../codec/qemu/state-format.js';
 import { SaveImageError } from '../../errors.js';
-import { readImageState } from '../../pipe/read-state.js';
+import { readImageState } from '../../jobs/read-state.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, exclusive, readOptionsOf, usageError } from '../args.js';
 import type { Command } from '../command.js';
-import { withSource } from '../fd-args.js';
+import { withSource } from '../../io/endpoints.js';
 import { type CliIo, print, printJson } from '../io.js';
 
 const spec: CommandSpec = {

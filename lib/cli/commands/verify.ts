@@ -1,9 +1,9 @@
 // savekit verify IMAGE|-: does the payload still match the seal in the header?
-import { hashPayload } from '../../pipe/hash-image.js';
-import { assertSealHolds } from '../../pipe/rewrite.js';
+import { hashPayload } from '../../jobs/hash-image.js';
+import { assertSealHolds } from '../../jobs/rewrite.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { withSource } from '../fd-args.js';
+import { withSource } from '../../io/endpoints.js';
 import { print, printJson } from '../io.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 

@@ -1,10 +1,10 @@
 // savekit walk IMAGE|-: what the QEMU migration stream inside holds, read lazily.
 import type { WalkSummary } from '../../codec/qemu/walker.js';
-import { walkImage } from '../../pipe/walk-image.js';
+import { walkImage } from '../../jobs/walk-image.js';
 import { QUIET_HELP, QUIET_OPTION, withProgress } from '../progress.js';
 import { COMMON_HELP, COMMON_OPTIONS, type CommandSpec, readOptionsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { withSource } from '../fd-args.js';
+import { withSource } from '../../io/endpoints.js';
 import { print, printJson } from '../io.js';
 import { formatBytes } from '../progress.js';
 
