@@ -37,6 +37,11 @@ export interface CompressOptions {
   threads?: number;
 }
 
+/** Just the compressor's settings of a larger parameter object (those not given stay absent). */
+export function compressOptionsOf(params: CompressOptions): CompressOptions {
+  return { ...(params.level === undefined ? {} : { level: params.level }), ...(params.threads === undefined ? {} : { threads: params.threads }) };
+}
+
 /** Refuses a level or thread count the format's program cannot take (before anything is written). */
 export function checkCompressOptions(format: string, options: CompressOptions): string | null {
   if (format === 'gzip') {

@@ -8,16 +8,16 @@
 // batches are written through the page cache, with an fdatasync started every 32 MiB.
 import { closeSync, constants, ftruncateSync, openSync, write } from 'node:fs';
 import { nativeAddon } from '../native.js';
+import { BATCH_BYTES, type BatchTarget } from './batch-targets.js';
 import { alignedBuffer, writeAll } from './fd-io.js';
 import { APPLY_WRITEBACK_BYTES, Writeback } from './pump.js';
 
 /** Direct I/O moves whole blocks: offsets, lengths and memory on 4 KiB boundaries. */
 export const DIRECT_ALIGN = 4096;
-const BATCH_BYTES = 1024 * 1024;
 /** Batches in flight: enough to keep the disk busy while the caller fills the next. */
 const RING = 4;
 
-export class DirectOutput {
+export class DirectOutput implements BatchTarget {
   readonly #fd: number;
   /** A second descriptor on the same file, opened with O_DIRECT, or null where it cannot be. */
   #directFd: number | null;

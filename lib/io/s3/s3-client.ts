@@ -3,9 +3,13 @@
 // and endpoint come from the SDK's own chain (AWS_* variables, ~/.aws/config and credentials,
 // AWS_PROFILE, AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3), as `aws s3` users set them; an endpoint
 // of one's own (Ceph, MinIO) gets path-style addressing. Store errors become SaveImageErrors
-// that name the address and the S3 code, never a credential.
+// (store-errors.ts); what is tried again, and how long after, is retry.ts's rule.
 import { SaveImageError } from '../../errors.js';
 import type { ObjectAddress } from './address.js';
+import { ABORT_ATTEMPTS, isTransient, pauseBefore, READ_ATTEMPTS } from './retry.js';
+import { storeError } from './store-errors.js';
+
+export { storeError } from './store-errors.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 type Client = import('@aws-sdk/client-s3').S3Client;
@@ -20,20 +24,12 @@ export interface CompletedPart {
   ETag: string;
 }
 
-/** Attempts at a ranged read that lost its connection: backoff from 0.25 s doubling, 32 s in all (a restarted radosgw answers after about 10). */
-const READ_ATTEMPTS = 8;
-const FIRST_BACKOFF_MS = 250;
-/** Aborting an upload is retried longer: a store that comes back must not keep our parts. */
-const ABORT_ATTEMPTS = 7;
-
 let sdkLoading: Promise<Sdk> | null = null;
 
 function loadSdk(): Promise<Sdk> {
   sdkLoading ??= import('@aws-sdk/client-s3');
   return sdkLoading;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class ObjectStore {
   private constructor(
@@ -124,9 +120,8 @@ export class ObjectStore {
         return object;
       } catch (error) {
         if (SaveImageError.is(error) && error.code === 'ERR_TRUNCATED' && object === null) return await this.head(address, etag); // starts past the end
-        const retry = SaveImageError.is(error) ? error.code === 'ERR_STORE_UNREACHABLE' : true; // a body that broke off, or no answer
-        if (!retry || attempt >= READ_ATTEMPTS) throw SaveImageError.is(error) ? error : storeError(error, address, 'read');
-        await sleep(FIRST_BACKOFF_MS * 2 ** Math.max(0, attempt - 1));
+        if (!isTransient(error) || attempt >= READ_ATTEMPTS) throw storeError(error, address, 'read');
+        await pauseBefore(attempt + 1);
       }
     }
   }
@@ -177,7 +172,7 @@ export class ObjectStore {
         return true;
       } catch (error) {
         if (SaveImageError.is(error) && error.code === 'ERR_OBJECT_NOT_FOUND') return true; // gone already
-        await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+        await pauseBefore(attempt + 1);
       }
     }
     return false;
@@ -218,37 +213,4 @@ export class ObjectStore {
   async remove(address: ObjectAddress): Promise<void> {
     await this.#send(address, 'remove', new this.sdk.DeleteObjectCommand({ Bucket: address.bucket, Key: address.key }));
   }
-}
-
-interface SdkError {
-  name?: string;
-  Code?: string;
-  code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** A store's answer as a SaveImageError with a stable code (never the request, which carries a signature). */
-export function storeError(error: unknown, address: ObjectAddress, action: string): SaveImageError {
-  if (SaveImageError.is(error)) return error;
-  const sdk = error as SdkError;
-  const status = sdk.$metadata?.httpStatusCode;
-  const name = sdk.Code ?? sdk.name ?? 'Error';
-  const where = `${action} ${address.url}`;
-  if (status === 412 || name === 'PreconditionFailed') {
-    return new SaveImageError('ERR_IMAGE_CHANGED', `cannot ${where}: the object changed while savekit worked on it (the store answered 412 PreconditionFailed): another program wrote it; try again once it is done`, { cause: error });
-  }
-  if (name === 'NoSuchBucket') return new SaveImageError('ERR_OBJECT_NOT_FOUND', `cannot ${where}: no bucket ${address.bucket} (NoSuchBucket)`, { cause: error });
-  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchUpload') {
-    return new SaveImageError('ERR_OBJECT_NOT_FOUND', `cannot ${where}: no such object (${name === 'NotFound' || name === 'Error' ? '404' : name})`, { cause: error });
-  }
-  if (status === 403 || status === 401 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|CredentialsProviderError|ExpiredToken/.test(name)) {
-    return new SaveImageError('ERR_STORE_DENIED', `cannot ${where}: the store refused the credentials (${name}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE`, { cause: error });
-  }
-  if (name === 'InvalidRange' || status === 416) return new SaveImageError('ERR_TRUNCATED', `cannot ${where}: the range asked for starts past its end`, { cause: error });
-  if (status === undefined || status >= 500) {
-    const reason = sdk.code ?? (status ? `HTTP ${status}` : name);
-    return new SaveImageError('ERR_STORE_UNREACHABLE', `cannot ${where}: the store did not answer (${reason})`, { cause: error });
-  }
-  return new SaveImageError('ERR_IO', `cannot ${where}: the store answered ${status} ${name}`, { cause: error });
 }

@@ -5,7 +5,9 @@ import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import { isObjectAddress, objectAddressOf } from '../../../lib/io/s3/address.js';
 import { MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES, partBytesFor } from '../../../lib/io/s3/transfer-plan.js';
+import { ABORT_ATTEMPTS, backoffMs, isTransient, READ_ATTEMPTS } from '../../../lib/io/s3/retry.js';
 import { ObjectStore, storeError } from '../../../lib/io/s3/s3-client.js';
+import { SaveImageError } from '../../../lib/errors.js';
 import { codeOf } from '../../helpers/assert-code.js';
 import { runInProcess } from '../../helpers/cli.js';
 import { samplePath } from '../../helpers/samples.js';
@@ -20,6 +22,16 @@ test('s3://BUCKET/KEY: bucket and key; paths and - are not addresses; malformed 
   assert.is(objectAddressOf('-'), null);
   assert.ok(isObjectAddress('s3://x'));
   for (const bad of ['s3://', 's3://saves', 's3://saves/', 's3://Saves/k', 's3://a/k', 's3://under_score/k']) assert.is(codeOf(() => objectAddressOf(bad)), 'ERR_USAGE', bad);
+});
+
+test('the retry rule: no answer or a broken body is tried again, a store\'s answer is not; 0.25 s doubling, about 32 s for a read', () => {
+  assert.ok(isTransient(new Error('socket hang up')));
+  assert.ok(isTransient(new SaveImageError('ERR_STORE_UNREACHABLE', 'no answer')));
+  for (const code of ['ERR_IMAGE_CHANGED', 'ERR_STORE_DENIED', 'ERR_OBJECT_NOT_FOUND'] as const) assert.not.ok(isTransient(new SaveImageError(code, code)), code);
+  assert.equal([2, 3, 4].map(backoffMs), [250, 500, 1000]);
+  const waited = (attempts: number) => Array.from({ length: attempts - 1 }, (_, i) => backoffMs(i + 2)).reduce((a, b) => a + b, 0);
+  assert.is(waited(READ_ATTEMPTS), 31_750);
+  assert.ok(waited(ABORT_ATTEMPTS) >= 15_000);
 });
 
 test('part sizes: any size up to 5 TiB fits in 10,000 parts of 5 MiB to 5 GiB; a known size, up to 48.8 TiB', () => {
