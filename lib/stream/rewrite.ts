@@ -1,6 +1,6 @@
 // The rewrite as a Node Transform, for library users who compose streams (pipeline(),
 // stream-chain): the new prologue out, then every payload chunk passed through by reference.
-// The CLI uses the blocking descriptor loop of lib/pipe instead, which is faster on pipes
+// The CLI uses the blocking descriptor loop of lib/io instead, which is faster on pipes
 // (bench/RESULTS.md); both produce the same bytes.
 import { Transform } from 'node:stream';
 import type { DecodeHeaderOptions } from '../codec/header.js';
