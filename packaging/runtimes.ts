@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { withCacheLock } from './cache-lock.js';
 
 export const RUNTIMES = fileURLToPath(new URL('runtimes/', import.meta.url));
 
@@ -24,7 +25,8 @@ export function hostArch(): Arch {
 export function nodeBinary(line: number, arch: Arch = 'x64'): string {
   const name = arch === 'x64' ? `node${line}` : `node${line}-${arch}`;
   const binary = `${RUNTIMES}node_modules/${name}/bin/node`;
-  if (!existsSync(binary)) installRuntimes();
+  // One install at a time: .ci/run installs them in the background (test/prepare.ts) while npm test runs.
+  if (!existsSync(binary)) withCacheLock(`${RUNTIMES}.install-lock`, () => existsSync(binary) || installRuntimes(), (line) => console.error(line));
   if (!existsSync(binary)) throw new Error(`packaging/runtimes pins no ${name} (see packaging/runtimes/package.json)`);
   return binary;
 }

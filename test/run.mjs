@@ -1,5 +1,5 @@
-// npm test's runner: every *.test.ts under test/ (or under one folder: `node test/run.mjs
-// test/cli`), each file in a process of its own (node --import tsx FILE: uvu runs a file's
+// npm test's runner: every *.test.ts under test/ (or under the folders and files named:
+// `node test/run.mjs test/cli test/hash.test.ts`), each file in a process of its own (node --import tsx FILE: uvu runs a file's
 // suites itself), several at once, inside a private temporary folder; then the check that the
 // suite cleaned up after itself. A file's output is printed whole when it ends, so files never
 // interleave, and the run closes with uvu's own summary lines over every file (Total, Passed,
@@ -18,13 +18,15 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const folder = process.argv[2] !== undefined && !process.argv[2].startsWith('-') ? process.argv[2] : 'test';
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+const targets = named.length > 0 ? named : ['test'];
 const jobs = Math.max(1, Number(process.env.SAVEKIT_TEST_JOBS) || availableParallelism() + 2);
 const timings = join(root, 'node_modules', '.cache', 'savekit', 'test-durations.json');
 
-function testFiles(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? testFiles(join(dir, entry.name)) : entry.name.endsWith('.test.ts') ? [join(dir, entry.name)] : [],
+function testFiles(path) {
+  if (path.endsWith('.test.ts')) return [path];
+  return readdirSync(path, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? testFiles(join(path, entry.name)) : entry.name.endsWith('.test.ts') ? [join(path, entry.name)] : [],
   );
 }
 
@@ -61,7 +63,7 @@ chmodSync(privateTmp, 0o755); // the file-system tests run the CLI as `nobody` f
 let status = 0;
 try {
   const known = readTimings();
-  const files = testFiles(join(root, folder))
+  const files = targets.flatMap((target) => testFiles(join(root, target)))
     .map((path) => ({ path, name: relative(root, path), weight: known[relative(root, path)] ?? statSync(path).size / 1000 }))
     .sort((a, b) => b.weight - a.weight);
   // uvu colours only a terminal; NO_COLOR beside a FORCE_COLOR made Node 22+ warn on every child's stderr.

@@ -2,15 +2,15 @@
 // no nodejs), `apt-get install ./savekit_*.deb` pulling in what it Depends on and Recommends
 // (the compressors), the commands on the genuine samples, `man savekit`, bash completing through
 // bash-completion's own loader, then `dpkg -r` leaving nothing behind. The pristine root is built
-// once into the interop cache; each run works on a fresh copy, removed at the end.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// once into the interop cache (test/interop/debian-root.ts, shared with the interop stages);
+// each run works on a fresh copy, removed at the end.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE, debianMirror, mountInto } from '../interop/debian-root.js';
+import { CACHE, ensureMinbaseRoot, mountInto } from '../interop/debian-root.js';
 import { sh } from '../interop/stage.js';
 import type { Runner } from './agreement.js';
 
 export type Suite = 'bullseye' | 'trixie';
-const COMPLETE = '.savekit-complete';
 
 /** The files the package installs (and `dpkg -r` must take away). */
 export const PACKAGE_FILES = [
@@ -32,15 +32,7 @@ export class BareRoot {
 
   /** A fresh copy of the pristine minbase root of `suite` (built first if the cache has none), mounted. */
   static open(suite: Suite, log: (line: string) => void): BareRoot {
-    const pristine = join(CACHE, `minbase-${suite}`);
-    if (!existsSync(join(pristine, COMPLETE))) {
-      log(`building a bare Debian ${suite} root (debootstrap --variant=minbase, once; kept in ${pristine}) ...`);
-      rmSync(pristine, { recursive: true, force: true });
-      mkdirSync(pristine, { recursive: true });
-      sh('debootstrap', ['--variant=minbase', suite, pristine, debianMirror()], { timeoutMs: 1_200_000 });
-      sh('chroot', [pristine, 'apt-get', 'clean']);
-      writeFileSync(join(pristine, COMPLETE), `${suite}\n`);
-    }
+    const pristine = ensureMinbaseRoot(suite, log);
     const bare = new BareRoot(suite);
     rmSync(bare.root, { recursive: true, force: true });
     sh('cp', ['-a', pristine, bare.root]); // device nodes and owners too, which fs.cpSync cannot copy

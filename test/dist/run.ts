@@ -21,42 +21,17 @@ import { FORMATS } from '../../lib/constants.js';
 import { compare, type Disagreement, everyCase, installedCases, npmPackageRunner, type Runner, stageImages } from './agreement.js';
 import { BareRoot, completionIn, PACKAGE_FILES, type Suite } from './debian-package.js';
 import { createTally } from '../helpers/tally.js';
+import { ensurePrograms } from './programs.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NPM_SAVEKIT = join(ROOT, 'dist', 'cli', 'main.js');
 const AARCH64_SYSROOT = '/usr/aarch64-linux-gnu';
-/** The programs this suite runs beside savekit, with their Debian packages. */
-const PROGRAMS: Record<string, string> = {
-  lintian: 'lintian',
-  'dpkg-deb': 'dpkg',
-  strace: 'strace',
-  unshare: 'util-linux',
-  'qemu-aarch64': 'qemu-user',
-  'aarch64-linux-gnu-strip': 'binutils-aarch64-linux-gnu',
-  debootstrap: 'debootstrap',
-  cmp: 'diffutils',
-  zstd: 'zstd',
-  lzop: 'lzop',
-  bzip2: 'bzip2',
-  xz: 'xz-utils',
-};
-
 const tally = createTally();
 const record = tally.record;
 
 function sh(command: string, args: string[], options: { cwd?: string; input?: Buffer; env?: Record<string, string> } = {}): { status: number; stdout: string; stderr: string; out: Buffer } {
   const result = spawnSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 28, env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}`, ...options.env } });
   return { status: result.status ?? -1, stdout: result.stdout?.toString() ?? '', stderr: result.stderr?.toString() ?? String(result.error ?? ''), out: result.stdout ?? Buffer.alloc(0) };
-}
-
-function ensurePrograms(): void {
-  const missing = Object.keys(PROGRAMS).filter((program) => sh('sh', ['-c', `command -v ${program}`]).status !== 0);
-  if (missing.length === 0) return;
-  const packages = [...new Set(missing.map((program) => PROGRAMS[program]!))];
-  console.log(`test:dist: installing ${packages.join(' ')} (for ${missing.join(', ')})`);
-  sh('apt-get', ['update', '-qq']);
-  const installed = sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages]);
-  if (installed.status !== 0) throw new Error(`apt-get could not install ${packages.join(' ')}: ${installed.stderr}`);
 }
 
 const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;

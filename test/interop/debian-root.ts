@@ -1,12 +1,16 @@
 // The Debian roots of the older and newer stages: Debian 13 (trixie: libvirt 11, QEMU 10) and
-// Debian 11 (bullseye: libvirt 7.0, QEMU 5.2). Each is made once with debootstrap from the Debian
-// mirror this machine's apt uses, libvirt, QEMU and the compressors installed in it with its own
-// apt, and kept in a cache folder outside the checkout, so the next run starts in seconds (a
-// package added to the list later is installed into the cached root). While a stage runs it has
+// Debian 11 (bullseye: libvirt 7.0, QEMU 5.2). Each suite is bootstrapped once, as a bare
+// minbase root from the Debian mirror this machine's apt uses (the dist suite installs the .deb
+// into copies of it); a stage's root is a copy of that with libvirt, QEMU and the compressors
+// installed by its own apt. All are kept in a cache folder outside the checkout, so the next run
+// starts in seconds (a package added to the list later is installed into the cached root), and
+// each is built under a lock (packaging/cache-lock.ts): .ci/run builds them in the background
+// (test/prepare.ts) while earlier suites run, and a suite that needs one meanwhile waits. While a stage runs it has
 // /proc, /sys, /dev and a private /run mounted; mountInto() returns the function that takes them
 // all down again (also after a failure).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withCacheLock } from '../../packaging/cache-lock.js';
 import { sh } from './stage.js';
 
 export type Suite = 'trixie' | 'bullseye';
@@ -32,34 +36,53 @@ export function debianMirror(): string {
   return 'http://deb.debian.org/debian';
 }
 
-/** The root, built if the cache does not hold a complete one; its package versions. */
+/** The bare minbase root of `suite` (debootstrap, nothing added), built once; its path. */
+export function ensureMinbaseRoot(suite: Suite, log: (line: string) => void): string {
+  const pristine = join(CACHE, `minbase-${suite}`);
+  withCacheLock(`${pristine}.lock`, () => {
+    if (existsSync(join(pristine, COMPLETE))) return;
+    log(`building a bare Debian ${suite} root (debootstrap --variant=minbase, once; kept in ${pristine}) ...`);
+    rmSync(pristine, { recursive: true, force: true });
+    mkdirSync(pristine, { recursive: true });
+    if (sh('sh', ['-c', 'command -v debootstrap'], { allowFail: true }).status !== 0) {
+      sh('apt-get', ['update', '-qq'], { timeoutMs: 600_000 });
+      sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'debootstrap'], { timeoutMs: 600_000 });
+    }
+    sh('debootstrap', ['--variant=minbase', suite, pristine, debianMirror()], { timeoutMs: 1_200_000 });
+    sh('chroot', [pristine, 'apt-get', 'clean']);
+    writeFileSync(join(pristine, COMPLETE), `${suite}\n`);
+  }, log);
+  return pristine;
+}
+
+/** The stage's root, built if the cache does not hold a complete one; its package versions. */
 export function ensureDebianRoot(suite: Suite, log: (line: string) => void): { root: string; packages: string; built: boolean; seconds: number } {
   const started = Date.now();
   const root = rootOf(suite);
   const marker = join(root, COMPLETE);
   const wanted = [...PACKAGES, ...MORE[suite]];
   let built = false;
-  if (!existsSync(marker)) {
-    log(`building the Debian ${suite} root in ${root} (once; kept for later runs) ...`);
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
-    if (sh('sh', ['-c', 'command -v debootstrap'], { allowFail: true }).status !== 0) {
-      sh('apt-get', ['update', '-qq'], { timeoutMs: 600_000 });
-      sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'debootstrap'], { timeoutMs: 600_000 });
+  const packages = withCacheLock(`${root}.lock`, () => {
+    if (!existsSync(marker)) {
+      // minbase, then apt inside: debootstrap's own --include cannot order systemd's pre-depends.
+      const pristine = ensureMinbaseRoot(suite, log);
+      log(`building the Debian ${suite} root in ${root} from ${pristine} (once; kept for later runs) ...`);
+      rmSync(root, { recursive: true, force: true });
+      sh('cp', ['-a', pristine, root]); // device nodes and owners too, which fs.cpSync cannot copy
+      rmSync(join(root, COMPLETE), { force: true });
+      installInto(root, wanted);
+      built = true;
+    } else {
+      const missing = wanted.filter((name) => sh('chroot', [root, 'dpkg-query', '-W', '-f', '${Status}', name], { allowFail: true }).stdout !== 'install ok installed');
+      if (missing.length > 0) {
+        log(`installing ${missing.join(', ')} into the cached Debian ${suite} root ...`);
+        installInto(root, missing);
+      }
     }
-    // minbase, then apt inside: debootstrap's own --include cannot order systemd's pre-depends.
-    sh('debootstrap', ['--variant=minbase', suite, root, debianMirror()], { timeoutMs: 1_200_000 });
-    installInto(root, wanted);
-    built = true;
-  } else {
-    const missing = wanted.filter((name) => sh('chroot', [root, 'dpkg-query', '-W', '-f', '${Status}', name], { allowFail: true }).stdout !== 'install ok installed');
-    if (missing.length > 0) {
-      log(`installing ${missing.join(', ')} into the cached Debian ${suite} root ...`);
-      installInto(root, missing);
-    }
-  }
-  const packages = sh('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${Version}\\n', 'libvirt-daemon', 'qemu-system-x86']).stdout.trim();
-  if (built) writeFileSync(marker, `${packages}\n`);
+    const versions = sh('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${Version}\\n', 'libvirt-daemon', 'qemu-system-x86']).stdout.trim();
+    if (built) writeFileSync(marker, `${versions}\n`);
+    return versions;
+  }, log);
   return { root, packages, built, seconds: (Date.now() - started) / 1000 };
 }
 

@@ -20,6 +20,7 @@ import { busyInitramfs, checkBusyGuest } from './busy-guest.js';
 import { checkMemoryPair, memoryGuests } from './memory-pairs.js';
 import { CACHE, ensureDebianRoot, mountInto, mountsUnder } from './debian-root.js';
 import { arm64Guest, checkAarch64Guest } from './aarch64-guest.js';
+import { ensureHostPackages } from './host-packages.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SAVEKIT = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -50,20 +51,6 @@ function record(check: string, ok: boolean, detail = ''): void {
 }
 
 const savekit = (args: string[], input?: Buffer) => sh(process.execPath, [SAVEKIT, ...args], { allowFail: true, ...(input ? { input } : {}) });
-
-function has(program: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${program}`], { env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}` } }).status === 0;
-}
-
-function ensureHostPackages(): void {
-  const wanted = ['virsh', 'libvirtd', 'virtlogd', 'qemu-system-x86_64', 'qemu-system-aarch64', 'gzip', 'bzip2', 'xz', 'lzop', 'zstd', 'debootstrap', 'gdb', 'gdb-multiarch', 'readelf', 'cpio'];
-  if (wanted.every(has)) return;
-  console.log('installing libvirt, QEMU, debootstrap and the compressors from Debian packages ...');
-  sh('apt-get', ['update', '-qq'], { timeoutMs: 600_000 });
-  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libvirt-daemon-system', 'libvirt-clients', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'qemu-system-arm', 'qemu-utils', 'gzip', 'bzip2', 'xz-utils', 'lzop', 'zstd', 'debootstrap', 'gdb', 'gdb-multiarch', 'binutils', 'cpio'], {
-    timeoutMs: 900_000,
-  });
-}
 
 /** The guest's definition with its serial log in the stage's work folder. */
 function guestXml(stage: Stage): string {
