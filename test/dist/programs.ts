@@ -2,8 +2,8 @@
 // debootstrap, the compressors) and the arm64 sysroot qemu-aarch64 needs, each with its Debian
 // package, installed when absent.
 // test/prepare.ts calls it too, ahead of the suites.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { sh } from '../interop/stage.js';
 
 /** The programs this suite runs beside savekit, with their Debian packages. */
 const PROGRAMS: Record<string, string> = {
@@ -32,20 +32,15 @@ const FILES: Record<string, string> = {
   '/usr/aarch64-linux-gnu/lib/libatomic.so.1': 'libatomic1-arm64-cross',
 };
 
-function sh(command: string, args: string[]): { status: number; stderr: string } {
-  const result = spawnSync(command, args, { env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}` } });
-  return { status: result.status ?? -1, stderr: result.stderr?.toString() ?? String(result.error ?? '') };
-}
-
 export function ensurePrograms(): void {
   const missing = [
-    ...Object.keys(PROGRAMS).filter((program) => sh('sh', ['-c', `command -v ${program}`]).status !== 0),
+    ...Object.keys(PROGRAMS).filter((program) => sh('sh', ['-c', `command -v ${program}`], { allowFail: true }).status !== 0),
     ...Object.keys(FILES).filter((file) => !existsSync(file)),
   ];
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((needed) => PROGRAMS[needed] ?? FILES[needed]!))];
   console.log(`test:dist: installing ${packages.join(' ')} (for ${missing.join(', ')})`);
-  sh('apt-get', ['update', '-qq']);
-  const installed = sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages]);
+  sh('apt-get', ['update', '-qq'], { allowFail: true, timeoutMs: 600_000 });
+  const installed = sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { allowFail: true, timeoutMs: 900_000 });
   if (installed.status !== 0) throw new Error(`apt-get could not install ${packages.join(' ')}: ${installed.stderr}`);
 }

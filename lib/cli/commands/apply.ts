@@ -3,7 +3,7 @@
 import { FORMATS, type FormatName } from '../../constants.js';
 import { SaveImageError } from '../../errors.js';
 import { applyDelta } from '../../jobs/apply/apply.js';
-import { checkCompressOptions } from '../../io/compressors.js';
+import { checkCompressOptions, compressOptionsOf } from '../../io/compressors.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
 import type { Command } from '../command.js';
 import { assertOutputIsNot, type Endpoint, openInputs, openOutput, sourceOf, writeOutput } from '../../io/endpoints.js';
@@ -56,7 +56,7 @@ export const command: Command = {
     if (format === 'sparse' && outArg === '-') throw new SaveImageError('ERR_NOT_SEEKABLE', 'a sparse image must be written to a file: QEMU reads its pages at file offsets (give OUT as a file, not stdout)');
     const level = smallIntegerOption(spec, values, 'level');
     const threads = smallIntegerOption(spec, values, 'threads');
-    const compress = { ...(level === undefined ? {} : { level }), ...(threads === undefined ? {} : { threads }) };
+    const compress = compressOptionsOf({ level, threads });
     if (format !== undefined) {
       const wrong = checkCompressOptions(format, compress);
       if (wrong) throw usageError(spec, wrong);

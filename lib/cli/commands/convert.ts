@@ -5,7 +5,7 @@ import { FORMATS, type FormatName } from '../../constants.js';
 import { ioError, SaveImageError } from '../../errors.js';
 import { type ImageLock, lockImage } from '../../file/lock.js';
 import { createReplacement, type Replacement } from '../../file/replacement.js';
-import { checkCompressOptions } from '../../io/compressors.js';
+import { checkCompressOptions, compressOptionsOf } from '../../io/compressors.js';
 import { convertImage } from '../../jobs/convert/convert.js';
 import { interruptedBy } from '../../io/interrupt.js';
 import { COMMON_OPTIONS, type CommandSpec, readOptionsOf, smallIntegerOption, usageError } from '../args.js';
@@ -72,7 +72,8 @@ export const command: Command = {
     if (!(FORMATS as readonly string[]).includes(format)) throw usageError(spec, `--format takes ${FORMATS.join(', ')}, not ${JSON.stringify(format)}`);
     const level = smallIntegerOption(spec, values, 'level');
     const threads = smallIntegerOption(spec, values, 'threads');
-    const wrong = checkCompressOptions(format, { ...(level === undefined ? {} : { level }), ...(threads === undefined ? {} : { threads }) });
+    const compress = compressOptionsOf({ level, threads });
+    const wrong = checkCompressOptions(format, compress);
     if (wrong) throw usageError(spec, wrong);
     const inPlace = values['in-place'] === true;
     const [inArg = '-', outArg = inPlace ? undefined : '-'] = positionals;
@@ -103,8 +104,7 @@ export const command: Command = {
           readOptions: readOptionsOf(spec, values),
           plan,
           seal: values.seal === true,
-          ...(level === undefined ? {} : { level }),
-          ...(threads === undefined ? {} : { threads }),
+          ...compress,
           ...hooks,
         }),
       );

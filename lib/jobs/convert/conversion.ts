@@ -3,7 +3,7 @@
 // walked stream must pass before it is carried or re-encoded.
 import type { FormatName } from '../../constants.js';
 import type { SaveImagePrologue } from '../../codec/prologue.js';
-import type { WalkSummary } from '../../codec/qemu/walker.js';
+import type { RamBlockSummary, WalkSummary } from '../../codec/qemu/walker.js';
 import { SaveImageError } from '../../errors.js';
 import type { CompressOptions } from '../../io/compressors.js';
 import { readFully } from '../../io/fd-io.js';
@@ -44,9 +44,18 @@ export function isZero(page: Buffer): boolean {
   return page.equals(ZERO_PAGE.subarray(0, page.length));
 }
 
-/** `length` bytes at `position` (a mapped-ram bitmap), or ERR_TRUNCATED where the image ends first. */
-export function readAt(fd: number, position: number, length: number): Buffer {
+/** A mapped-ram block's bitmap of stored pages (one bit a page, in 64-bit words), read from the image. */
+export function readStoredBitmap(fd: number, block: RamBlockSummary): Buffer {
+  const { mappedRam } = block;
+  if (!mappedRam) throw new SaveImageError('ERR_BAD_STREAM', `RAM block ${block.name} has no mapped-ram header`);
+  const position = mappedRam.bitmapOffset;
+  const length = Math.ceil(block.pages / 64) * 8;
   const buffer = Buffer.alloc(length);
   if (readFully(fd, buffer, 0, length, position) < length) throw new SaveImageError('ERR_TRUNCATED', `the image ends before offset ${position + length}, inside a mapped-ram bitmap`, { offset: position });
   return buffer;
+}
+
+/** Whether `page` is stored, by the bitmap readStoredBitmap read. */
+export function isStored(bitmap: Buffer, page: number): boolean {
+  return (bitmap[page >> 3]! & (1 << (page & 7))) !== 0;
 }

@@ -11,12 +11,11 @@ import {
   MAPPED_RAM_CAPABILITY,
 } from '../../codec/qemu/stream-writer.js';
 import type { RamBlockSummary } from '../../codec/qemu/walker.js';
-import { SaveImageError } from '../../errors.js';
 import { createPayloadSink, type PayloadSink } from '../../io/compressors.js';
 import { readFully } from '../../io/fd-io.js';
 import { assertNotInterrupted } from '../../io/interrupt.js';
 import { type ImageWalk, walkImage } from '../walk-image.js';
-import { isZero, readAt, readOptions, type Run, type StoredHook } from './conversion.js';
+import { isStored, isZero, readOptions, readStoredBitmap, type Run, type StoredHook } from './conversion.js';
 import { deviceCollector, modelOf } from './stream-model.js';
 
 const PAGE_RUN_BYTES = 1024 * 1024;
@@ -47,10 +46,9 @@ async function writeSequentialPages(fd: number, blocks: RamBlockSummary[], sink:
   let used = 0;
   let named = false;
   for (const block of blocks) {
-    const { mappedRam } = block;
-    if (!mappedRam) throw new SaveImageError('ERR_BAD_STREAM', `RAM block ${block.name} has no mapped-ram header`);
+    const bitmap = readStoredBitmap(fd, block);
+    const mappedRam = block.mappedRam!;
     const pageSize = mappedRam.pageSize;
-    const bitmap = readAt(fd, mappedRam.bitmapOffset, Math.ceil(block.pages / 64) * 8);
     const runPages = Math.max(1, Math.floor(PAGE_RUN_BYTES / pageSize));
     let firstRecord = true;
     for (let page = 0; page < block.pages; ) {
@@ -59,7 +57,7 @@ async function writeSequentialPages(fd: number, blocks: RamBlockSummary[], sink:
       const anyStored = hasBits(bitmap, page, count);
       if (anyStored) readFully(fd, run, 0, count * pageSize, mappedRam.pagesOffset + page * pageSize);
       for (let i = 0; i < count; i++, page++) {
-        const stored = anyStored && (bitmap[page >> 3]! & (1 << (page & 7))) !== 0;
+        const stored = anyStored && isStored(bitmap, page);
         const body = stored ? run.subarray(i * pageSize, (i + 1) * pageSize) : null;
         if (used + 65536 + pageSize > out.length) {
           await sink.write(out.subarray(0, used));
@@ -77,6 +75,6 @@ async function writeSequentialPages(fd: number, blocks: RamBlockSummary[], sink:
 }
 
 function hasBits(bitmap: Buffer, first: number, count: number): boolean {
-  for (let i = first; i < first + count; i++) if (bitmap[i >> 3]! & (1 << (i & 7))) return true;
+  for (let i = first; i < first + count; i++) if (isStored(bitmap, i)) return true;
   return false;
 }

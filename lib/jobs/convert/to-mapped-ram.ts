@@ -6,7 +6,7 @@ import { SaveImageError } from '../../errors.js';
 import { readFully } from '../../io/fd-io.js';
 import { assertNotInterrupted } from '../../io/interrupt.js';
 import { type ImageWalk, walkImage } from '../walk-image.js';
-import { isZero, readAt, readOptions, type Run, type StoredHook } from './conversion.js';
+import { isStored, isZero, readOptions, readStoredBitmap, type Run, type StoredHook } from './conversion.js';
 import { MappedRamWriter } from './mapped-ram-writer.js';
 import { deviceCollector, modelOf } from './stream-model.js';
 
@@ -50,10 +50,10 @@ export async function sparseToSparse(params: Run, outFd: number, streamOffset: n
     const fd = params.source.fd;
     const page = Buffer.allocUnsafe(65536);
     for (const block of walk.summary.ramBlocks) {
+      const bitmap = readStoredBitmap(fd, block);
       const mapped = block.mappedRam!;
-      const bitmap = readAt(fd, mapped.bitmapOffset, Math.ceil(block.pages / 64) * 8);
       for (let i = 0; i < block.pages; i++) {
-        if (!(bitmap[i >> 3]! & (1 << (i & 7)))) continue;
+        if (!isStored(bitmap, i)) continue;
         const view = page.subarray(0, mapped.pageSize);
         readFully(fd, view, 0, mapped.pageSize, mapped.pagesOffset + i * mapped.pageSize);
         writer.page(block.name, i * mapped.pageSize, isZero(view) ? null : view);
