@@ -49,6 +49,7 @@ export function buildExecutable(arch: Arch, bundle: Bundle): string {
     run(program, ['--strip-unneeded', node], `apt-get install ${debianPackage}`);
     writeFileSync(join(work, 'main.mjs'), bundle.cli);
     writeFileSync(join(work, 'hash-worker.cjs'), bundle.hashWorker);
+    writeFileSync(join(work, 'read-worker.cjs'), bundle.readWorker);
     writeFileSync(join(work, 'transfer-worker.cjs'), bundle.transferWorker);
     const output = executablePath(arch);
     const config = {
@@ -59,7 +60,7 @@ export function buildExecutable(arch: Arch, bundle: Bundle): string {
       disableExperimentalSEAWarning: true,
       useCodeCache: arch === hostArch(),
       useSnapshot: false,
-      assets: { 'savekit_native.node': addon, 'hash-worker.cjs': join(work, 'hash-worker.cjs'), 'transfer-worker.cjs': join(work, 'transfer-worker.cjs') },
+      assets: { 'savekit_native.node': addon, 'hash-worker.cjs': join(work, 'hash-worker.cjs'), 'read-worker.cjs': join(work, 'read-worker.cjs'), 'transfer-worker.cjs': join(work, 'transfer-worker.cjs') },
     };
     writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
     run(nodeBinary(BUILD_LINE, hostArch()), ['--build-sea', join(work, 'sea-config.json')], 'the pinned Node in packaging/runtimes');

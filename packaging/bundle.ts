@@ -18,6 +18,7 @@ export interface BundledPackage {
 export interface Bundle {
   cli: string;
   hashWorker: string;
+  readWorker: string;
   transferWorker: string;
   /** The npm packages inlined into any of the scripts (for the Debian copyright file). */
   packages: BundledPackage[];
@@ -41,21 +42,23 @@ const bundleLazyRequires: Plugin = {
 // own, and inside an executable import.meta.url is not a file, so it is made from the binary.
 const ESM_REQUIRE = "import { createRequire as savekitCreateRequire } from 'node:module'; const require = savekitCreateRequire(process.execPath);";
 
-/** Bundles dist/cli/main.js and the threads' scripts, dist/io/hash-worker.js and dist/io/s3/transfer-worker.js (run `npm run build` first). */
+/** Bundles dist/cli/main.js and the threads' scripts, dist/io/hash-worker.js, dist/io/read-worker.js and dist/io/s3/transfer-worker.js (run `npm run build` first). */
 export async function bundleCli(): Promise<Bundle> {
   const common: BuildOptions = { bundle: true, platform: 'node', target: 'node22', write: false, metafile: true, legalComments: 'none', logLevel: 'error', plugins: [bundleLazyRequires] };
-  const [cli, hashWorker, transferWorker] = await Promise.all([
+  const [cli, hashWorker, readWorker, transferWorker] = await Promise.all([
     build({ ...common, entryPoints: [`${ROOT}dist/cli/main.js`], format: 'esm', banner: { js: ESM_REQUIRE } }),
     build({ ...common, entryPoints: [`${ROOT}dist/io/hash-worker.js`], format: 'cjs' }),
+    build({ ...common, entryPoints: [`${ROOT}dist/io/read-worker.js`], format: 'cjs' }),
     build({ ...common, entryPoints: [`${ROOT}dist/io/s3/transfer-worker.js`], format: 'cjs' }),
   ]);
   const bundle = {
     cli: cli.outputFiles![0]!.text,
     hashWorker: hashWorker.outputFiles![0]!.text,
+    readWorker: readWorker.outputFiles![0]!.text,
     transferWorker: transferWorker.outputFiles![0]!.text,
-    packages: packagesIn(cli.metafile!, hashWorker.metafile!, transferWorker.metafile!),
+    packages: packagesIn(cli.metafile!, hashWorker.metafile!, readWorker.metafile!, transferWorker.metafile!),
   };
-  for (const [name, text] of Object.entries({ cli: bundle.cli, hashWorker: bundle.hashWorker, transferWorker: bundle.transferWorker })) {
+  for (const [name, text] of Object.entries({ cli: bundle.cli, hashWorker: bundle.hashWorker, readWorker: bundle.readWorker, transferWorker: bundle.transferWorker })) {
     // Paths of the build machine must not be reached at run time: what would resolve against them is gone.
     if (text.includes(ROOT)) throw new Error(`the ${name} bundle names the build tree (${ROOT})`);
   }

@@ -5,7 +5,9 @@
 import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { useNativeAddon } from '../native.js';
+import { reportTrials } from '../io/file-ways.js';
 import { useFileMapping } from '../io/mapped-file.js';
+import { forceReadWay } from '../io/way-trial.js';
 import { childrenGone, interrupt, interruptedBy } from '../io/interrupt.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run.js';
@@ -24,8 +26,19 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 // The addon's fallbacks (pipes as they are, xxhash-wasm) on demand, for tests and a suspect build.
 if (process.env.SAVEKIT_NO_NATIVE === '1') useNativeAddon(false);
-// Files read with copies instead of mapped (the path pipes take), to compare or to rule it out.
-if (process.env.SAVEKIT_NO_MMAP === '1') useFileMapping(false);
+// Large files are read mapped or copied, whichever a trial on the file finds faster here; these
+// force one way for every file, to compare them or to rule one out.
+if (process.env.SAVEKIT_NO_MMAP === '1') {
+  useFileMapping(false);
+  forceReadWay('copied');
+} else if (process.env.SAVEKIT_MMAP === '1') forceReadWay('mapped');
+if (process.env.SAVEKIT_TRACE_READS === '1') {
+  const rate = (nanosPerMiB: number) => `${(1048576 / nanosPerMiB).toFixed(1)} GB/s`;
+  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  reportTrials(({ chosen, mapped, copied, served, rounds }) =>
+    process.stderr.write(`savekit: read ${chosen} (mapped ${gib(served.mapped)}, copied ${gib(served.copied)}; ${rounds} rounds, the last with this job's work: mapped ${rate(mapped)}, copied ${rate(copied)})\n`),
+  );
+}
 // The AWS SDK (s3:// addresses) warns on Node 20 that its releases from 2027 on need Node 22:
 // savekit pins its release and moves on deliberately, so its users need not read that.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

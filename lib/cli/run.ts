@@ -1,8 +1,11 @@
 // Dispatches `savekit COMMAND ...`: the command table, --help, and one place that turns any
 // error into `error[CODE]: message` (or JSON) and an exit status. Command modules load lazily
 // so `savekit --help` starts fast.
+import { statSync } from 'node:fs';
 import { SaveImageError } from '../errors.js';
+import { WAYS_FROM_BYTES } from '../io/file-ways.js';
 import { interruptedBy, interruptedError } from '../io/interrupt.js';
+import { prestartReadWorker } from '../io/read-ring.js';
 import { settleTransfers } from '../io/s3/object-pipe.js';
 import { formatHelp, parseCommandArgs } from './args.js';
 import { COMMANDS, loadCommandSpecs, VERSION } from './command-table.js';
@@ -41,6 +44,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (!entry) {
     return reportError(io, new SaveImageError('ERR_USAGE', `unknown command ${JSON.stringify(name)}; run 'savekit --help' for the list`), json);
   }
+  // A large file among the arguments: the worker that will help read it starts while the command loads.
+  if (rest.some(isLargeFile)) prestartReadWorker();
   try {
     const { command } = await entry.load();
     const args = parseCommandArgs(command.spec, rest);
@@ -59,3 +64,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+function isLargeFile(argument: string): boolean {
+  if (argument.startsWith('-') || argument.includes('://')) return false;
+  try {
+    const stat = statSync(argument, { throwIfNoEntry: false });
+    return stat !== undefined && stat.isFile() && stat.size >= WAYS_FROM_BYTES;
+  } catch {
+    return false;
+  }
+}

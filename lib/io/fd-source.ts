@@ -11,8 +11,9 @@ import { SaveImageError } from '../errors.js';
 import { describeChange, type FileStamp } from '../file/file-port.js';
 import { modeFromSource } from '../file/modes.js';
 import { alignedBuffer, readFully, readSome } from './fd-io.js';
-import { MappedFile, type MappingOptions } from './mapped-file.js';
+import { FileWays, type FileWaysOptions } from './file-ways.js';
 import { growPipe, makeBlocking } from './pipe-setup.js';
+import type { ReadWay } from './way-trial.js';
 
 /** Payload chunk size (measured: bench/RESULTS.md). */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -60,7 +61,7 @@ export class FdSource {
   #fill = false;
   #last: Buffer | null = null;
   #beforeLast: Buffer | null = null;
-  #mapped: MappedFile | null = null;
+  #ways: FileWays | null = null;
   readonly #windowBytes: number | undefined;
   /** Mapped chunks' size: a caller's chunkBytes, else MAPPED_CHUNK_BYTES. */
   readonly #chunkBytes: number;
@@ -123,28 +124,52 @@ export class FdSource {
   }
 
   /**
-   * Serves the rest of a regular file from mappings of the page cache instead of reading it:
-   * chunks are views of the bytes where they lie (native/map.c). For readers that only look at
-   * the bytes; a file cut meanwhile reads as zeros past its end and ends in ERR_IMAGE_CHANGED
-   * (see whyFailed). False, and nothing changes, for a pipe or without the addon.
+   * Serves the rest of a regular file the way this host reads it faster (file-ways.ts): views of
+   * the page cache (native/map.c) or copies by two threads, found by a trial on the file's first
+   * blocks. For readers that only look at the bytes; a file cut meanwhile ends in
+   * ERR_IMAGE_CHANGED (see whyFailed). The way it took, or null (a pipe, a small file: read by
+   * this thread alone, as before).
    */
-  mapPayload(options: Pick<MappingOptions, 'everyByte'> = {}): boolean {
-    if (!this.seekable || this.#fill || this.#mapped) return this.#mapped !== null;
-    this.#mapped = MappedFile.open(this.fd, this.stamp!.size, { ...options, ...(this.#windowBytes === undefined ? {} : { windowBytes: this.#windowBytes }) });
-    return this.#mapped !== null;
+  useFileWays(options: Pick<FileWaysOptions, 'everyByte' | 'way' | 'waysFromBytes' | 'trialFromBytes' | 'trial' | 'slotBytes'> = {}): ReadWay | null {
+    if (this.seekable && !this.#fill && !this.#ways) {
+      const windowBytes = this.#windowBytes === undefined ? {} : { windowBytes: this.#windowBytes };
+      this.#ways = FileWays.open(this.fd, this.stamp!.size, this.#position, { ...options, ...windowBytes, chunkBytes: this.#chunkBytes });
+    }
+    return this.fileWay;
   }
 
-  /** True while chunks are views of a mapping (mapPayload). */
+  /** Serves the rest of a regular file mapped (useFileWays, forced): false for a pipe or without the addon. */
+  mapPayload(options: Pick<FileWaysOptions, 'everyByte'> = {}): boolean {
+    return this.useFileWays({ ...options, way: 'mapped' }) === 'mapped';
+  }
+
+  /** The way serving chunks (useFileWays), or null while this thread reads them itself. */
+  get fileWay(): ReadWay | null {
+    return this.#ways?.way ?? null;
+  }
+
+  /** False while the worker of useFileWays is still starting. */
+  get fileWaysReady(): boolean {
+    return this.#ways?.ready ?? true;
+  }
+
+  /** True while chunks are views of a mapping. */
   get mapped(): boolean {
-    return this.#mapped !== null;
+    return this.fileWay === 'mapped';
+  }
+
+  /** Stops reading ahead and unmaps (at the end of input this happens by itself). */
+  close(): void {
+    this.#ways?.close();
   }
 
   /**
    * What to report for `error`, met while reading this source: ERR_IMAGE_CHANGED when the file
    * was cut under a mapping or written while it was read (the bytes seen were never one image,
-   * whatever a reader made of them), else `error` itself.
+   * whatever a reader made of them), else `error` itself. Reading stops.
    */
   whyFailed(error: unknown): unknown {
+    this.close();
     const upstream = this.#upstream?.failure();
     if (upstream) return upstream;
     if (SaveImageError.is(error) && error.code === 'ERR_IMAGE_CHANGED') return error;
@@ -166,7 +191,7 @@ export class FdSource {
    * ERR_IMAGE_CHANGED at the end of a file that was written while it was read.
    */
   next(): Buffer | null {
-    if (this.#mapped) return this.#nextMapped(this.#mapped);
+    if (this.#ways) return this.#nextFromWays(this.#ways);
     const buffer = this.#buffers[this.#turn]!;
     const n = this.#read(buffer, 0, this.#readLength(buffer), this.#fill);
     if (n === 0) {
@@ -179,22 +204,24 @@ export class FdSource {
     return this.#last;
   }
 
-  #nextMapped(mapped: MappedFile): Buffer | null {
+  #nextFromWays(ways: FileWays): Buffer | null {
     // A fault anywhere in the process's mappings: this file may be the one cut (its size says).
-    if (mapped.faulted()) this.#assertIntact();
-    const view = mapped.view(this.#position, this.#chunkBytes);
-    if (view === null) {
-      if (this.#position < this.stamp!.size) {
-        this.#mapped = null; // the mapping was refused (no address space, a file system that cannot): read the rest
-        return this.next();
-      }
+    if (ways.faulted()) this.#assertIntact();
+    let chunk: Buffer | null;
+    try {
+      chunk = ways.next(this.#position);
+    } catch (error) {
+      ways.close();
+      throw error;
+    }
+    if (chunk === null) {
       this.assertUnchanged();
       return null;
     }
-    this.#position += view.length;
+    this.#position += chunk.length;
     this.#beforeLast = this.#last;
-    this.#last = view;
-    return view;
+    this.#last = chunk;
+    return chunk;
   }
 
   /** ERR_IMAGE_CHANGED when the file is no longer what it was when opened, or ended elsewhere. */

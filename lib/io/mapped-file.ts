@@ -78,6 +78,11 @@ export class MappedFile {
     return Buffer.from(window.bytes, position - window.start, Math.min(length, window.end - position));
   }
 
+  /** The file's size when opened: the mapping serves nothing past it. */
+  get size(): number {
+    return this.#size;
+  }
+
   /** True once a page of this process's mappings faulted (a mapped file was cut) since this opened: time to look at the file. */
   faulted(): boolean {
     return this.#addon.mappingFaults() !== this.#faultsBefore;

@@ -1,7 +1,7 @@
 // XXH64 of a payload as it streams through the pump: in the reading thread for small payloads
-// and for mapped files (nothing to overlap: the bytes are hashed where they lie), on a worker
-// thread (ParallelHasher) for large or unknown ones read with copies, where overlapping the
-// read and the hash pays for the worker's start-up (about 40 ms).
+// and for files served by their ways (mapped: nothing to overlap; copied: a worker reads ahead
+// already), on a worker thread (ParallelHasher) for large or unknown ones from a pipe, where
+// overlapping the read and the hash pays for the worker's start-up (about 40 ms).
 import { createXxh64, type Xxh64 } from '../hash.js';
 import { CHUNK_BYTES, type FdSource } from './fd-source.js';
 import { ParallelHasher } from './parallel-hash.js';
@@ -19,8 +19,8 @@ export interface PayloadHasher {
 
 /** A hasher suited to a payload of `expectedBytes` (null: unknown, as from a pipe). */
 export async function createPayloadHasher(source: FdSource, expectedBytes: number | null): Promise<PayloadHasher> {
-  // A mapped file is hashed where it lies: no read to overlap, so no thread to hand it to.
-  if (source.mapped || (expectedBytes !== null && expectedBytes < PARALLEL_FROM_BYTES)) return inThread(await createXxh64());
+  // A file's ways read ahead or need no read: this thread hashes.
+  if (source.fileWay !== null || (expectedBytes !== null && expectedBytes < PARALLEL_FROM_BYTES)) return inThread(await createXxh64());
   const parallel = new ParallelHasher(CHUNK_BYTES);
   await parallel.ready();
   source.useBuffers(parallel.buffers);

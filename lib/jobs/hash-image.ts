@@ -32,7 +32,7 @@ export async function hashImage(source: FdSource, options: DecodeHeaderOptions =
 /** Hashes the rest of `source`, whose prologue `image` was just read from it. */
 export async function hashPayload(source: FdSource, image: SaveImagePrologue, progress: HashProgress = {}): Promise<PayloadDigest> {
   const expected = source.size === null ? (image.seal?.payloadLength ?? null) : source.size - image.payloadOffset;
-  source.mapPayload({ everyByte: true }); // a file is hashed where it lies in the page cache
+  source.useFileWays({ everyByte: true }); // a file mapped or copied by two threads, whichever this host does faster
   const hasher = await createPayloadHasher(source, expected);
   progress.onStart?.(expected);
   try {

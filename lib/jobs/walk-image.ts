@@ -84,8 +84,8 @@ export async function walkImage(source: FdSource, options: WalkImageOptions = {}
         streamLength += chunk.length;
       }
     : null;
-  // A raw or sparse payload is walked where it lies in the page cache; a compressed one goes to its program as read.
-  if (format === 'raw' || format === 'sparse') source.mapPayload({ everyByte: options.hashStream === true || options.onStreamChunk !== undefined });
+  // A raw or sparse file is read the way this host does faster (mapped or copied); a compressed one goes to its program as read.
+  if (format === 'raw' || format === 'sparse') source.useFileWays({ everyByte: options.hashStream === true || options.onStreamChunk !== undefined });
   try {
     const walk = await walkPayload(source, image, format, options, onStreamBytes);
     return { ...walk, stream: hasher ? { length: streamLength, digest: hasher.digestHex() } : null };

@@ -2,7 +2,8 @@
 // FdSource hands out are the file's bytes wherever the payload starts and across windows, the
 // windows before the last two are unmapped as the read goes on, a file cut under the mapping
 // ends in ERR_IMAGE_CHANGED through the SIGBUS handler (never a signal death: this process would
-// die), and the copying path is kept where mapping is off or impossible.
+// die), and the copying path is kept where mapping is off or impossible. These files are small:
+// savekit reads them with copies unless told to map (forceReadWay, as SAVEKIT_MMAP=1 does).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { FdSource } from '../../lib/io/fd-source.js';
 import { hashImage } from '../../lib/jobs/hash-image.js';
 import { MappedFile, useFileMapping } from '../../lib/io/mapped-file.js';
 import { walkImage } from '../../lib/jobs/walk-image.js';
+import { forceReadWay } from '../../lib/io/way-trial.js';
 import { rejectsWithCode } from '../helpers/assert-code.js';
 import { runBinary, SAVEKIT_BIN } from '../helpers/cli.js';
 import { GENUINE_SAMPLES, samplePath, tempDir } from '../helpers/samples.js';
@@ -95,9 +97,19 @@ test('MappedFile: a position past the size is the end; close() unmaps what is ma
   }
 });
 
+/** Runs `read` with every file mapped, as SAVEKIT_MMAP=1 does. */
+async function mapping<T>(read: () => Promise<T>): Promise<T> {
+  forceReadWay('mapped');
+  try {
+    return await read();
+  } finally {
+    forceReadWay(null);
+  }
+}
+
 const CUTS: Record<string, (path: string) => Promise<unknown>> = {
-  walk: (path) => withSource(path, (source) => walkImage(source, { onPrologue: () => cut(path) })),
-  hash: (path) => withSource(path, (source) => hashImage(source, {}, { onStart: () => cut(path) })),
+  walk: (path) => mapping(() => withSource(path, (source) => walkImage(source, { onPrologue: () => cut(path) }))),
+  hash: (path) => mapping(() => withSource(path, (source) => hashImage(source, {}, { onStart: () => cut(path) }))),
 };
 
 function cut(path: string): void {
@@ -121,7 +133,7 @@ test('a file cut under its mapping fails its own reader only: another mapped fil
     other.readPrologue({});
     other.mapPayload();
     other.next(); // both mapped, the other one first
-    await rejectsWithCode(() => withSource(cutPath, (source) => walkImage(source, { onPrologue: () => cut(cutPath) })), 'ERR_IMAGE_CHANGED');
+    await rejectsWithCode(() => CUTS.walk!(cutPath), 'ERR_IMAGE_CHANGED');
     let at = other.position;
     for (let chunk = other.next(); chunk !== null; chunk = other.next()) at += chunk.length;
     assert.is(at, LARGE.length);
@@ -150,6 +162,8 @@ test('a process that walks a file cut under its mapping exits with the error, no
     import { openSync, ftruncateSync } from 'node:fs';
     import { FdSource } from ${JSON.stringify(fileURLToPath(new URL('../../lib/io/fd-source.ts', import.meta.url)))};
     import { walkImage } from ${JSON.stringify(fileURLToPath(new URL('../../lib/jobs/walk-image.ts', import.meta.url)))};
+    import { forceReadWay } from ${JSON.stringify(fileURLToPath(new URL('../../lib/io/way-trial.ts', import.meta.url)))};
+    forceReadWay('mapped');
     const path = process.env.IMAGE;
     const source = new FdSource(openSync(path, 'r'), { windowBytes: ${WINDOW} });
     await walkImage(source, { onPrologue: () => ftruncateSync(openSync(path, 'r+'), 8192) }).catch((error) => { process.stdout.write(error.code); });`;
@@ -183,14 +197,16 @@ test('a pipe and a source lent a ring of buffers are never mapped', async () => 
   assert.is(child.stdout.trim(), 'false', child.stderr);
 });
 
-test('every genuine sample: walk, check, state, hash and verify print the same mapped as read with copies', () => {
+test('every genuine sample: walk, check, state, hash and verify print the same mapped (SAVEKIT_MMAP=1), copied (SAVEKIT_NO_MMAP=1) and read alone (the default for small files)', () => {
   for (const sample of GENUINE_SAMPLES) {
     for (const argv of [['walk', '--json'], ['check'], ['state', '--json'], ['hash'], ['verify', '--json']]) {
-      const mapped = runBinary([...argv, samplePath(sample.file)]);
-      const copied = runBinary([...argv, samplePath(sample.file)], undefined, { SAVEKIT_NO_MMAP: '1' });
-      assert.is(mapped.status, copied.status, `${argv[0]} ${sample.file}`);
-      assert.ok(mapped.stdout.equals(copied.stdout), `${argv.join(' ')} ${sample.file}: the outputs differ`);
-      assert.is(mapped.stderr, copied.stderr);
+      const alone = runBinary([...argv, samplePath(sample.file)]);
+      for (const way of ['SAVEKIT_MMAP', 'SAVEKIT_NO_MMAP']) {
+        const forced = runBinary([...argv, samplePath(sample.file)], undefined, { [way]: '1' });
+        assert.is(forced.status, alone.status, `${argv[0]} ${sample.file} ${way}`);
+        assert.ok(forced.stdout.equals(alone.stdout), `${argv.join(' ')} ${sample.file} ${way}: the outputs differ`);
+        assert.is(forced.stderr, alone.stderr);
+      }
     }
   }
 });
