@@ -117,3 +117,23 @@ export function table(title: string, timings: Timing[], bytes: number, baseline:
   const rows = timings.map((t) => `| ${t.name.replaceAll('|', '\\|')} | ${t.seconds.toFixed(3)} s | ${(bytes / t.seconds / 1e9).toFixed(2)} GB/s | ${(base.seconds / t.seconds).toFixed(2)} |`);
   return [`### ${title}`, '', `| command | median | throughput | ratio to ${baseline.replaceAll('|', '\\|')} |`, '|---|---|---|---|', ...rows, ''].join('\n');
 }
+
+/** Environment settings that force each way of reading a file (lib/io/way-trial.ts); the default is the trial. */
+export const READ_WAYS = { mapped: 'SAVEKIT_MMAP=1', copied: 'SAVEKIT_NO_MMAP=1' } as const;
+
+/**
+ * The default against the faster of the forced ways, round by round (each round ran all three
+ * back to back): `0.97 (0.91 to 1.02, 7 rounds)`; 1.00 means the choice cost nothing.
+ */
+export function choiceAgainstFaster(timings: Timing[], chosen: string, mapped: string, copied: string): string {
+  const runsOf = (name: string) => timings.find((t) => t.name === name)!.runs;
+  const [c, m, k] = [runsOf(chosen), runsOf(mapped), runsOf(copied)];
+  const ratios = c.map((seconds, round) => Math.min(m[round]!, k[round]!) / seconds);
+  return `${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}, ${ratios.length} rounds)`;
+}
+
+/** What the trial chose for `command` (run once more with SAVEKIT_TRACE_READS=1), as savekit prints it. */
+export function trialOutcome(command: string): string {
+  const result = spawnSync('bash', ['-c', `SAVEKIT_TRACE_READS=1 ${command} 2>&1 >/dev/null`]);
+  return /savekit: read .*/.exec(result.stdout.toString())?.[0] ?? 'no trial (a small file, or a pipe)';
+}

@@ -3,7 +3,7 @@
 // checks which way serves, in what order, and what the report says.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ReadWay, type TrialSettings, WayTrial } from '../../lib/io/way-trial.js';
+import { CLEAR_MARGIN, type ReadWay, type TrialSettings, WayTrial } from '../../lib/io/way-trial.js';
 
 const test = suite('io/way-trial');
 const MIB = 1024 * 1024;
@@ -38,7 +38,7 @@ function runs(ways: ReadWay[]): string[] {
 }
 
 test('blocks alternate, the first of a round alternating too, then the faster way serves', () => {
-  const { trial, ways } = run(200 * MIB, (way) => (way === 'mapped' ? 1 : 2));
+  const { trial, ways } = run(200 * MIB, (way) => (way === 'mapped' ? 1 : 1.2));
   // Rounds of 4 MiB blocks: (mapped, copied), (copied, mapped), (mapped, copied), (copied, mapped);
   // then mapped serves 64 MiB, and a round (mapped, copied) comes back.
   assert.equal(runs(ways).slice(0, 6), ['mapped x4', 'copied x8', 'mapped x8', 'copied x8', `mapped x${4 + 64 + 4}`, 'copied x4']);
@@ -46,8 +46,18 @@ test('blocks alternate, the first of a round alternating too, then the faster wa
   const report = trial.report()!;
   assert.is(report.chosen, 'mapped');
   assert.is(report.mapped, MIB); // 1 ns a byte
-  assert.is(report.copied, 2 * MIB);
+  assert.is(report.copied, Math.round(1.2 * MIB));
   assert.is(report.served.mapped + report.served.copied, 200 * MIB);
+});
+
+test(`a clear case (one way ${CLEAR_MARGIN} times as fast as the other) is decided after two rounds, and the next comes twice as late`, () => {
+  const { trial, ways } = run(200 * MIB, (way) => (way === 'mapped' ? 1 : 2));
+  // The warm-up round and two deciding rounds; mapped serves 128 MiB; a round (copied, mapped).
+  assert.equal(runs(ways).slice(0, 6), ['mapped x4', 'copied x8', 'mapped x8', 'copied x4', 'mapped x128', 'copied x4']);
+  assert.is(trial.chosen, 'mapped');
+  // Not clear: 1.6 against 1 and 2, together 1.5 against 1.6.
+  const close = run(200 * MIB, (way, served) => (way === 'mapped' ? (served >= 12 * MIB && served < 16 * MIB ? 2 : 1) : 1.6));
+  assert.is(runs(close.ways)[3], 'copied x8', 'a third deciding round');
 });
 
 test('the faster way wins whichever it is', () => {
@@ -80,7 +90,7 @@ test('a way that speeds up later takes over at a later round, and the report nam
 });
 
 test('rounds come back after 64 MiB, then 128, then 256: twice as far apart each time one agreed', () => {
-  const { trial, ways } = run(900 * MIB, (way) => (way === 'mapped' ? 1 : 2));
+  const { trial, ways } = run(900 * MIB, (way) => (way === 'mapped' ? 1 : 1.2));
   const copiedStarts = ways.flatMap((way, i) => (way === 'copied' && ways[i - 1] === 'mapped' && i >= 32 ? [i] : []));
   // The first rounds end at chunk 32; then 64 chunks served, a round at 96 (mapped, copied), 128
   // served, a round at 232 (copied, mapped), 256 served, a round at 496 (mapped, copied).
