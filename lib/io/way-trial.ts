@@ -17,16 +17,21 @@ export type ReadWay = 'mapped' | 'copied';
 export const TRIAL_BLOCK_BYTES = 32 * 1024 * 1024;
 /** Rounds (one block of each way, which goes first alternating) that decide: the last ones, counted together. */
 export const TRIAL_ROUNDS = 3;
-/** Rounds served first and not counted: the reader's code is compiled meanwhile, both ways' too. */
-export const WARMUP_ROUNDS = 1;
 /**
- * One way this much faster over the first two deciding rounds decides at once, and the next
- * round comes twice as late: a clear case costs one slow block less, and fewer later.
+ * Bytes served first, not timed, half mapped and half copied: the reader's code is compiled
+ * meanwhile, and mapping warms up (here its first 100 MiB ran at a third of its pace; warmed on
+ * copies alone, mapping lost trials it wins by half, bench/RESULTS.md).
+ */
+export const WARMUP_BYTES = 64 * 1024 * 1024;
+/**
+ * One way this much faster over the first two deciding rounds decides at once: a clear case
+ * costs one slow block less. (The next round still comes after RECHECK_BYTES: mapping here
+ * starts slow enough to look clearly worse, and overtakes copies a few hundred MiB later.)
  */
 export const CLEAR_MARGIN = 1.5;
 /**
- * Bytes served the chosen way before the next round: 512 MiB (1 GiB when the choice was clear),
- * twice that after each round that agreed with it, from the start after one that did not.
+ * Bytes served the chosen way before the next round: 512 MiB, twice that after each round that
+ * agreed with the choice, from the start after one that did not.
  */
 export const RECHECK_BYTES = 512 * 1024 * 1024;
 /**
@@ -54,14 +59,14 @@ export interface TrialReport {
   copied: number;
   /** Bytes each way served. */
   served: Record<ReadWay, number>;
-  /** Rounds run (the warm-up's included). */
+  /** Rounds run. */
   rounds: number;
 }
 
 export interface TrialSettings {
   blockBytes?: number;
   rounds?: number;
-  warmupRounds?: number;
+  warmupBytes?: number;
   recheckBytes?: number;
   now?: () => bigint;
 }
@@ -74,12 +79,13 @@ interface Block {
 export class WayTrial {
   readonly #blockBytes: number;
   readonly #rounds: number;
-  readonly #warmupRounds: number;
   readonly #recheckBytes: number;
   readonly #now: () => bigint;
   /** Rounds begun; the one under way while #inRound. */
   #round = 0;
   #inRound = true;
+  #warmupLeft: number;
+  readonly #warmupBytes: number;
   /** 0 or 1: the block of the round being timed. */
   #blockInRound = 0;
   #block: Block = { nanos: 0, bytes: 0 };
@@ -91,10 +97,11 @@ export class WayTrial {
   readonly #served: Record<ReadWay, number> = { mapped: 0, copied: 0 };
   #chosen: ReadWay | null = null;
 
-  constructor({ blockBytes = TRIAL_BLOCK_BYTES, rounds = TRIAL_ROUNDS, warmupRounds = WARMUP_ROUNDS, recheckBytes = RECHECK_BYTES, now = process.hrtime.bigint }: TrialSettings = {}) {
+  constructor({ blockBytes = TRIAL_BLOCK_BYTES, rounds = TRIAL_ROUNDS, warmupBytes = WARMUP_BYTES, recheckBytes = RECHECK_BYTES, now = process.hrtime.bigint }: TrialSettings = {}) {
     this.#blockBytes = blockBytes;
     this.#rounds = rounds;
-    this.#warmupRounds = warmupRounds;
+    this.#warmupLeft = warmupBytes;
+    this.#warmupBytes = warmupBytes;
     this.#recheckBytes = recheckBytes;
     this.#recheckEvery = recheckBytes;
     this.#now = now;
@@ -114,7 +121,7 @@ export class WayTrial {
     const now = this.#now();
     if (this.#last !== null && this.#lastWay !== null && previousBytes > 0) this.#count(this.#lastWay, Number(now - this.#last), previousBytes);
     this.#last = now;
-    this.#lastWay = this.#inRound ? this.#wayOf(this.#round, this.#blockInRound) : this.#chosen!;
+    this.#lastWay = this.#warmupLeft > 0 ? (this.#warmupLeft > this.#warmupBytes / 2 ? 'mapped' : 'copied') : this.#inRound ? this.#wayOf(this.#round, this.#blockInRound) : this.#chosen!;
     return this.#lastWay;
   }
 
@@ -127,6 +134,10 @@ export class WayTrial {
 
   #count(way: ReadWay, nanos: number, bytes: number): void {
     this.#served[way] += bytes;
+    if (this.#warmupLeft > 0) {
+      this.#warmupLeft -= bytes;
+      return;
+    }
     if (!this.#inRound) {
       if ((this.#sinceRound += bytes) < this.#recheckEvery) return;
       this.#sinceRound = 0;
@@ -137,11 +148,11 @@ export class WayTrial {
     this.#block.nanos += nanos;
     this.#block.bytes += bytes;
     if (this.#block.bytes < this.#blockBytes) return;
-    if (this.#round >= this.#warmupRounds) this.#recent[way] = [...this.#recent[way], this.#block].slice(-this.#rounds);
+    this.#recent[way] = [...this.#recent[way], this.#block].slice(-this.#rounds);
     this.#block = { nanos: 0, bytes: 0 };
     if (++this.#blockInRound < 2) return;
     this.#blockInRound = 0;
-    const deciding = this.#round + 1 - this.#warmupRounds;
+    const deciding = this.#round + 1;
     if (this.#chosen === null && deciding < this.#rounds && !(deciding >= 2 && this.#clear())) {
       this.#round++;
       return;
@@ -150,7 +161,7 @@ export class WayTrial {
     this.#chosen = this.#faster((way) => this.#perMiB(way));
     // Twice as far to the next round when this one agreed, from the start when it did not (its own blocks alone).
     const agreed = before === this.#chosen && this.#faster((way) => this.#perMiB(way, 1)) === this.#chosen;
-    this.#recheckEvery = agreed ? 2 * this.#recheckEvery : this.#recheckBytes * (this.#clear() ? 2 : 1);
+    this.#recheckEvery = agreed ? 2 * this.#recheckEvery : this.#recheckBytes;
     this.#inRound = false;
   }
 

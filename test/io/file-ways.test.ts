@@ -131,7 +131,7 @@ test('ReadRing: a failed read is the reader\'s error, with its code', () => {
 
 // An image of about 6 MiB, read in small pieces so that a trial runs rounds and comes back.
 const IMAGE = syntheticImageBuffer({ ramBytes: 6 * 1024 * KIB, zeroPageEvery: 5, slack: 333 });
-const SMALL_WAYS = { waysFromBytes: 0, trialFromBytes: 0, slotBytes: 32 * KIB, trial: { blockBytes: 256 * KIB, rounds: 2, warmupRounds: 1, recheckBytes: 512 * KIB } };
+const SMALL_WAYS = { waysFromBytes: 0, trialFromBytes: 0, slotBytes: 32 * KIB, trial: { blockBytes: 256 * KIB, rounds: 2, warmupBytes: 512 * KIB, recheckBytes: 512 * KIB } };
 
 /** Opens the image at `path` and reads its payload `way` (the worker started), with `read`. */
 async function readImage<T>(way: ReadWay | 'trial', path: string, read: (source: FdSource, prologue: SaveImagePrologue) => Promise<T>): Promise<T> {

@@ -7,7 +7,7 @@ import { CLEAR_MARGIN, type ReadWay, type TrialSettings, WayTrial } from '../../
 
 const test = suite('io/way-trial');
 const MIB = 1024 * 1024;
-const SMALL: TrialSettings = { blockBytes: 4 * MIB, rounds: 3, warmupRounds: 1, recheckBytes: 64 * MIB };
+const SMALL: TrialSettings = { blockBytes: 4 * MIB, rounds: 3, warmupBytes: 8 * MIB, recheckBytes: 64 * MIB };
 
 /** Reads `totalBytes` in 1 MiB chunks; `cost(way, served)` is the nanoseconds a byte of that way costs once `served` bytes went by. */
 function run(totalBytes: number, cost: (way: ReadWay, served: number) => number, settings: TrialSettings = SMALL): { trial: WayTrial; ways: ReadWay[] } {
@@ -39,9 +39,9 @@ function runs(ways: ReadWay[]): string[] {
 
 test('blocks alternate, the first of a round alternating too, then the faster way serves', () => {
   const { trial, ways } = run(200 * MIB, (way) => (way === 'mapped' ? 1 : 1.2));
-  // Rounds of 4 MiB blocks: (mapped, copied), (copied, mapped), (mapped, copied), (copied, mapped);
-  // then mapped serves 64 MiB, and a round (mapped, copied) comes back.
-  assert.equal(runs(ways).slice(0, 6), ['mapped x4', 'copied x8', 'mapped x8', 'copied x8', `mapped x${4 + 64 + 4}`, 'copied x4']);
+  // 8 MiB of warm-up (4 mapped, 4 copied), then rounds of 4 MiB blocks: (mapped, copied),
+  // (copied, mapped), (mapped, copied); then mapped serves 64 MiB, and a round (copied, mapped).
+  assert.equal(runs(ways).slice(0, 8), ['mapped x4', 'copied x4', 'mapped x4', 'copied x8', 'mapped x8', 'copied x4', 'mapped x64', 'copied x4']);
   assert.is(trial.chosen, 'mapped');
   const report = trial.report()!;
   assert.is(report.chosen, 'mapped');
@@ -50,14 +50,14 @@ test('blocks alternate, the first of a round alternating too, then the faster wa
   assert.is(report.served.mapped + report.served.copied, 200 * MIB);
 });
 
-test(`a clear case (one way ${CLEAR_MARGIN} times as fast as the other) is decided after two rounds, and the next comes twice as late`, () => {
+test(`a clear case (one way ${CLEAR_MARGIN} times as fast as the other) is decided after two rounds`, () => {
   const { trial, ways } = run(200 * MIB, (way) => (way === 'mapped' ? 1 : 2));
-  // The warm-up round and two deciding rounds; mapped serves 128 MiB; a round (copied, mapped).
-  assert.equal(runs(ways).slice(0, 6), ['mapped x4', 'copied x8', 'mapped x8', 'copied x4', 'mapped x128', 'copied x4']);
+  // The warm-up and two deciding rounds; mapped serves 64 MiB; a round (mapped, copied).
+  assert.equal(runs(ways).slice(0, 6), ['mapped x4', 'copied x4', 'mapped x4', 'copied x8', `mapped x${4 + 64 + 4}`, 'copied x4']);
   assert.is(trial.chosen, 'mapped');
   // Not clear: 1.6 against 1 and 2, together 1.5 against 1.6.
-  const close = run(200 * MIB, (way, served) => (way === 'mapped' ? (served >= 12 * MIB && served < 16 * MIB ? 2 : 1) : 1.6));
-  assert.is(runs(close.ways)[3], 'copied x8', 'a third deciding round');
+  const close = run(200 * MIB, (way, served) => (way === 'mapped' ? (served >= 20 * MIB && served < 24 * MIB ? 2 : 1) : 1.6));
+  assert.is(runs(close.ways)[4], 'mapped x8', 'a third deciding round');
 });
 
 test('the faster way wins whichever it is', () => {
@@ -66,16 +66,18 @@ test('the faster way wins whichever it is', () => {
 });
 
 test('nothing is chosen before the warm-up and the deciding rounds are over', () => {
-  // (1 + 3) rounds of two 4 MiB blocks: 32 MiB.
+  // 8 MiB of warm-up, three rounds of two 4 MiB blocks: 32 MiB.
   const before = run(31 * MIB, () => 1).trial;
   assert.is(before.chosen, null);
   assert.is(before.report(), null);
   assert.ok(run(33 * MIB, () => 1).trial.chosen);
 });
 
-test('the warm-up round does not count: a way slow only at first is not held against it', () => {
-  const { trial } = run(100 * MIB, (way, served) => (way === 'mapped' ? (served < 8 * MIB ? 50 : 1) : 2));
-  assert.is(trial.chosen, 'mapped');
+test('the warm-up is served both ways and not timed: a way slow only at first is not held against it', () => {
+  const { trial, ways } = run(100 * MIB, (way, served) => (served < 8 * MIB ? 50 : way === 'copied' ? 1 : 1.2));
+  assert.equal(ways.slice(0, 8), [...Array(4).fill('mapped'), ...Array(4).fill('copied')]);
+  assert.is(trial.chosen, 'copied');
+  assert.is(trial.report()!.copied, MIB);
 });
 
 test('a way that speeds up later takes over at a later round, and the report names the way that served most', () => {
@@ -92,10 +94,10 @@ test('a way that speeds up later takes over at a later round, and the report nam
 test('rounds come back after 64 MiB, then 128, then 256: twice as far apart each time one agreed', () => {
   const { trial, ways } = run(900 * MIB, (way) => (way === 'mapped' ? 1 : 1.2));
   const copiedStarts = ways.flatMap((way, i) => (way === 'copied' && ways[i - 1] === 'mapped' && i >= 32 ? [i] : []));
-  // The first rounds end at chunk 32; then 64 chunks served, a round at 96 (mapped, copied), 128
-  // served, a round at 232 (copied, mapped), 256 served, a round at 496 (mapped, copied).
-  assert.equal(copiedStarts, [100, 232, 500]);
-  assert.is(trial.report()!.rounds, 7);
+  // The warm-up and the first rounds end at chunk 32; then 64 chunks served, a round at 96
+  // (copied, mapped), 128 served, a round at 232 (mapped, copied), 256 served, a round at 496.
+  assert.equal(copiedStarts, [96, 236, 496]);
+  assert.is(trial.report()!.rounds, 6);
 });
 
 test('a choice that flips brings the rounds back to every 64 MiB', () => {
