@@ -40,8 +40,9 @@ function runs(ways: ReadWay[]): string[] {
 test('blocks alternate, the first of a round alternating too, then the faster way serves', () => {
   const { trial, ways } = run(200 * MIB, (way) => (way === 'mapped' ? 1 : 1.2));
   // 8 MiB of warm-up (4 mapped, 4 copied), then rounds of 4 MiB blocks: (mapped, copied),
-  // (copied, mapped), (mapped, copied); then mapped serves 64 MiB, and a round (copied, mapped).
-  assert.equal(runs(ways).slice(0, 8), ['mapped x4', 'copied x4', 'mapped x4', 'copied x8', 'mapped x8', 'copied x4', 'mapped x64', 'copied x4']);
+  // (copied, mapped), (mapped, copied); then mapped serves 32 MiB (a close choice is checked
+  // again soon), and a round (copied, mapped) comes back.
+  assert.equal(runs(ways).slice(0, 8), ['mapped x4', 'copied x4', 'mapped x4', 'copied x8', 'mapped x8', 'copied x4', 'mapped x32', 'copied x4']);
   assert.is(trial.chosen, 'mapped');
   const report = trial.report()!;
   assert.is(report.chosen, 'mapped');
@@ -50,10 +51,10 @@ test('blocks alternate, the first of a round alternating too, then the faster wa
   assert.is(report.served.mapped + report.served.copied, 200 * MIB);
 });
 
-test(`a clear case (one way ${CLEAR_MARGIN} times as fast as the other) is decided after two rounds`, () => {
+test(`a clear case (one way ${CLEAR_MARGIN} times as fast as the other) is decided after two rounds, and checked again twice as late`, () => {
   const { trial, ways } = run(200 * MIB, (way) => (way === 'mapped' ? 1 : 2));
-  // The warm-up and two deciding rounds; mapped serves 64 MiB; a round (mapped, copied).
-  assert.equal(runs(ways).slice(0, 6), ['mapped x4', 'copied x4', 'mapped x4', 'copied x8', `mapped x${4 + 64 + 4}`, 'copied x4']);
+  // The warm-up and two deciding rounds; mapped serves 128 MiB; a round (mapped, copied).
+  assert.equal(runs(ways).slice(0, 6), ['mapped x4', 'copied x4', 'mapped x4', 'copied x8', `mapped x${4 + 128 + 4}`, 'copied x4']);
   assert.is(trial.chosen, 'mapped');
   // Not clear: 1.6 against 1 and 2, together 1.5 against 1.6.
   const close = run(200 * MIB, (way, served) => (way === 'mapped' ? (served >= 20 * MIB && served < 24 * MIB ? 2 : 1) : 1.6));
@@ -91,13 +92,14 @@ test('a way that speeds up later takes over at a later round, and the report nam
   assert.ok(report.served.mapped > report.served.copied);
 });
 
-test('rounds come back after 64 MiB, then 128, then 256: twice as far apart each time one agreed', () => {
+test('after a close first choice, rounds come back after 32 MiB, then 64, then 128: twice as far apart each time one agreed', () => {
   const { trial, ways } = run(900 * MIB, (way) => (way === 'mapped' ? 1 : 1.2));
   const copiedStarts = ways.flatMap((way, i) => (way === 'copied' && ways[i - 1] === 'mapped' && i >= 32 ? [i] : []));
-  // The warm-up and the first rounds end at chunk 32; then 64 chunks served, a round at 96
-  // (copied, mapped), 128 served, a round at 232 (mapped, copied), 256 served, a round at 496.
-  assert.equal(copiedStarts, [96, 236, 496]);
-  assert.is(trial.report()!.rounds, 6);
+  // The warm-up and the first rounds end at chunk 32; then 32 chunks served, a round at 64
+  // (copied, mapped), 64 served, a round at 136 (mapped, copied), 128 served, a round at 272
+  // (copied, mapped), 256 served, a round at 536 (mapped, copied).
+  assert.equal(copiedStarts, [64, 140, 272, 540]);
+  assert.is(trial.report()!.rounds, 7);
 });
 
 test('a choice that flips brings the rounds back to every 64 MiB', () => {
