@@ -80,7 +80,11 @@ const ENVIRONMENT: [string, string][] = [
   ['VISUAL, EDITOR', 'the editor of savekit edit (else vi)'],
   ['PATH', 'where gzip\'s siblings are found: bzip2, xz, lzop and zstd for those payload formats (as libvirt runs them), qemu\\-system\\-ARCH for check\'s machine\\-type question'],
   ['SAVEKIT_NO_NATIVE', 'set to 1 to run without the native addon (pipes left as they are, XXH64 in WebAssembly, files read with copies): the same bytes, slower'],
-  ['SAVEKIT_NO_MMAP', 'set to 1 to read image files with copies instead of mapping them from the page cache: the same bytes, slower'],
+  ['SAVEKIT_NO_MMAP', 'set to 1 to read every image file with copies (two threads) instead of mapping it from the page cache or letting a trial on the file choose: the same bytes'],
+  ['SAVEKIT_MMAP', 'set to 1 to map every image file from the page cache instead of letting a trial on the file choose (large files) or copying it (small ones): the same bytes'],
+  ['SAVEKIT_TRACE_READS', 'set to 1 to print, on stderr, which way a large file was read and how fast each way went in the trial'],
+  ['SAVEKIT_NO_GROW_PIPES', 'set to 1 to leave pipes at the size they have instead of growing them to 1 MiB: the same bytes, slower'],
+  ['SAVEKIT_S3_PATH_STYLE', 'set to 1 to address s3:// buckets in the path (https://HOST/BUCKET/KEY) rather than the host name, as some stores need'],
 ];
 
 const FILES: [string, string][] = [

@@ -3,8 +3,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadCommandSpecs, VERSION } from '../../lib/cli/command-table.js';
 import { optionWords } from '../../lib/cli/completion-script.js';
 import { type HelpBlock, parseHelpText } from '../../lib/cli/help-text.js';
@@ -62,6 +63,21 @@ test('every error code, the exit statuses, environment, files and see also', () 
   assert.ok(PAGE.includes('.BR virsh (1),'));
   assert.ok(PAGE.startsWith('.\\" savekit(1)'));
   assert.ok(PAGE.includes(`.TH SAVEKIT 1 2026-12-07 "savekit ${VERSION}" "User Commands"`));
+});
+
+test('every SAVEKIT_ variable savekit reads is under ENVIRONMENT', () => {
+  const read = new Set<string>();
+  const visit = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) visit(path);
+      else if (entry.name.endsWith('.ts')) for (const match of readFileSync(path, 'utf8').matchAll(/\b(SAVEKIT_[A-Z0-9_]+)\b/g)) read.add(match[1]!);
+    }
+  };
+  visit(fileURLToPath(new URL('../../lib/', import.meta.url)));
+  assert.ok(read.has('SAVEKIT_MMAP') && read.has('SAVEKIT_S3_PATH_STYLE'), 'the search finds them');
+  const environment = PAGE.slice(PAGE.indexOf('\n.SH ENVIRONMENT\n'), PAGE.indexOf('\n.SH FILES\n'));
+  for (const name of read) assert.ok(environment.includes(roffText(name)), `${name} is not under ENVIRONMENT`);
 });
 
 test('no source line is read as a request by accident; filled text in lines of 80 bytes at most', () => {
