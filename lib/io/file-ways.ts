@@ -27,6 +27,26 @@ export interface FileWaysOptions extends Pick<MappingOptions, 'everyByte' | 'win
 
 let onChosen: ((report: TrialReport) => void) | null = null;
 
+/**
+ * The trial of the files one job reads at once (delta's BASE and NEW, read in step): one way
+ * for all of them at a time, timed over all their chunks. Each file timed on its own would
+ * count the other's reads in its own time, whichever way that one was read.
+ */
+let shared: { trial: WayTrial; members: number } | null = null;
+
+function joinTrial(settings: FileWaysOptions['trial']): WayTrial {
+  shared ??= { trial: new WayTrial(settings), members: 0 };
+  shared.members++;
+  return shared.trial;
+}
+
+/** The trial's report once its last file is read, else null. */
+function leaveTrial(trial: WayTrial): TrialReport | null {
+  if (shared?.trial === trial && --shared.members > 0) return null;
+  if (shared?.trial === trial) shared = null;
+  return trial.report();
+}
+
 /** Hears each trial's outcome (SAVEKIT_TRACE_READS=1 prints it; the benchmarks read it). */
 export function reportTrials(listener: ((report: TrialReport) => void) | null): void {
   onChosen = listener;
@@ -41,6 +61,8 @@ export class FileWays {
   readonly #chunkBytes: number;
   readonly #slotBytes: number;
   #served = 0;
+  /** Chunks served copied since the last mapped one (the mapping is let go at the second). */
+  #copiedSince = 0;
 
   private constructor(fd: number, mapped: MappedFile | null, ring: ReadRing | null, trial: WayTrial | null, chunkBytes: number, slotBytes: number) {
     this.#fd = fd;
@@ -64,7 +86,7 @@ export class FileWays {
     const wantsMapping = forced === 'mapped' || (forced === null && rest >= (options.trialFromBytes ?? TRIAL_FROM_BYTES));
     const mapped = forced !== 'copied' && wantsMapping ? MappedFile.open(fd, size, options) : null;
     const ring = forced === 'mapped' && mapped ? null : new ReadRing(fd, position, options.slotBytes === undefined ? {} : { slotBytes: options.slotBytes });
-    const trial = mapped && ring ? new WayTrial(options.trial) : null;
+    const trial = mapped && ring ? joinTrial(options.trial) : null;
     return new FileWays(fd, mapped, ring, trial, options.chunkBytes, options.slotBytes ?? RING_SLOT_BYTES);
   }
 
@@ -89,6 +111,9 @@ export class FileWays {
     if (this.#trial && this.#ring!.online) this.#follow(this.#trial.next(this.#served));
     const chunk = this.#way === 'mapped' ? this.#nextMapped(position) : this.#nextCopied(this.#ring!, position);
     this.#served = chunk?.length ?? 0;
+    // Copies serve now and the last mapped view is two calls behind: unmap until mapping serves again (its windows count as resident).
+    this.#copiedSince = this.#way === 'copied' ? this.#copiedSince + 1 : 0;
+    if (this.#copiedSince === 2) this.#mapped?.close();
     if (chunk === null) this.#finish(); // the mapping stays: the last two chunks may be its views
     return chunk;
   }
@@ -101,7 +126,7 @@ export class FileWays {
 
   #finish(): void {
     this.#ring?.close();
-    const report = this.#trial?.report();
+    const report = this.#trial ? leaveTrial(this.#trial) : null;
     this.#trial = null;
     if (report) onChosen?.(report);
   }
@@ -110,6 +135,7 @@ export class FileWays {
     const view = this.#mapped!.view(position, this.#chunkBytes);
     if (view !== null || position >= this.#mapped!.size) return view;
     // The mapping was refused (no address space, a file system that cannot): copies serve the rest.
+    if (this.#trial) leaveTrial(this.#trial);
     this.#trial = null;
     this.#mapped = null;
     this.#ring ??= new ReadRing(this.#fd, position, { slotBytes: this.#slotBytes });

@@ -88,7 +88,7 @@ export class MappedFile {
     return this.#addon.mappingFaults() !== this.#faultsBefore;
   }
 
-  /** Unmaps every window now (their views read as empty from then on). */
+  /** Unmaps every window now (their views read as empty from then on); a later view maps afresh. */
   close(): void {
     for (const window of [this.#previous, this.#current, ...this.#ahead]) this.#unmap(window);
     this.#previous = this.#current = null;
