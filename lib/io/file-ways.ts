@@ -7,7 +7,7 @@ import { MappedFile, type MappingOptions } from './mapped-file.js';
 import { RING_SLOT_BYTES, ReadRing } from './read-ring.js';
 import { forcedReadWay, type ReadWay, TRIAL_FROM_BYTES, type TrialReport, WayTrial } from './way-trial.js';
 
-/** Below this, a file is read by this thread alone: a worker's start (about 30 ms of the other core) would not pay. */
+/** Below this, a file is read by this thread alone: a worker's start (about 40 ms of the other core) would not pay. */
 export const WAYS_FROM_BYTES = 64 * 1024 * 1024;
 
 export interface FileWaysOptions extends Pick<MappingOptions, 'everyByte' | 'windowBytes'> {
@@ -60,7 +60,8 @@ export class FileWays {
   #way: ReadWay;
   readonly #chunkBytes: number;
   readonly #slotBytes: number;
-  #served = 0;
+  /** The size of the chunk served last: the trial counts it at the next call. */
+  #lastChunkBytes = 0;
   /** Chunks served copied since the last mapped one (the mapping is let go at the second). */
   #copiedSince = 0;
 
@@ -108,9 +109,9 @@ export class FileWays {
   /** The chunk at `position` (the caller's count of bytes served and skipped), or null at the end. */
   next(position: number): Buffer | null {
     // The trial starts once the worker runs: before, copies are this thread's alone, and the reader's code is not yet compiled.
-    if (this.#trial && this.#ring!.online) this.#follow(this.#trial.next(this.#served));
+    if (this.#trial && this.#ring!.online) this.#follow(this.#trial.next(this.#lastChunkBytes));
     const chunk = this.#way === 'mapped' ? this.#nextMapped(position) : this.#nextCopied(this.#ring!, position);
-    this.#served = chunk?.length ?? 0;
+    this.#lastChunkBytes = chunk?.length ?? 0;
     // Copies serve now and the last mapped view is two calls behind: unmap until mapping serves again (its windows count as resident).
     this.#copiedSince = this.#way === 'copied' ? this.#copiedSince + 1 : 0;
     if (this.#copiedSince === 2) this.#mapped?.close();

@@ -1,9 +1,10 @@
 // A regular file read with copies by two threads at once: this one and a worker each claim the
 // next chunk and read it into its slot of a shared ring (ring-layout.ts); this thread takes the
 // chunks in the file's order. One thread's read() runs at the speed of one core's copy out of
-// the page cache; two reach nearly twice that (4 GiB: 0.25 s against 0.48 s, bench/RESULTS.md),
-// and whoever consumes the chunks (a walker, a hash) reads ahead instead of waiting. The worker
-// starts on its own time: until it runs, this thread reads every chunk itself.
+// the page cache; two reach nearly twice that (4 GiB cached: 0.35-0.38 s against 0.60-0.88 s,
+// bench/RESULTS.md, "Mapped or copied"), and the reader's own work (a walker, a hash) goes on
+// while the worker reads ahead. The worker starts on its own time: until it runs, this thread
+// reads every chunk itself.
 import { getSystemErrorName } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { executableAsset } from '../sea.js';
@@ -13,7 +14,7 @@ import { CLAIM, CLAIMED, END, FAILED, FREE, FULL, NO_END, ONLINE, RELEASED, Ring
 /** The reading thread's code among the one-file executable's assets (a CommonJS bundle). */
 export const READ_WORKER_ASSET = 'read-worker.cjs';
 
-/** Chunk and ring sizes (measured: bench/RESULTS.md, "Two readers"). */
+/** Chunk and ring sizes (1 MiB chunks read 4 GiB in 0.35-0.38 s, 256 KiB in 0.42-0.45 s: bench/RESULTS.md). */
 export const RING_SLOT_BYTES = 1024 * 1024;
 export const RING_SLOTS = 8;
 const WAIT_MS = 1000;
