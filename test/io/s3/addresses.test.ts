@@ -2,15 +2,17 @@
 // object-store suite (npm run test:objects, a real Ceph) relies on, checked without a store.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { isObjectAddress, objectAddressOf } from '../../../lib/io/s3/address.js';
 import { MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES, partBytesFor } from '../../../lib/io/s3/transfer-plan.js';
 import { ABORT_ATTEMPTS, backoffMs, isTransient, READ_ATTEMPTS } from '../../../lib/io/s3/retry.js';
 import { ObjectStore, storeError } from '../../../lib/io/s3/s3-client.js';
+import { credentialSources } from '../../../lib/io/s3/store-errors.js';
 import { SaveImageError } from '../../../lib/errors.js';
 import { codeOf } from '../../helpers/assert-code.js';
-import { runInProcess } from '../../helpers/cli.js';
-import { samplePath } from '../../helpers/samples.js';
+import { runInProcess, SAVEKIT_BIN } from '../../helpers/cli.js';
+import { samplePath, tempDir } from '../../helpers/samples.js';
 
 const test = suite('store');
 const GIB = 1024 ** 3;
@@ -62,7 +64,7 @@ test("store answers become stable codes, naming the address and never a request'
     [answer('NoSuchBucket', 404), 'ERR_OBJECT_NOT_FOUND'],
     [answer('AccessDenied', 403), 'ERR_STORE_DENIED'],
     [answer('SignatureDoesNotMatch', 403), 'ERR_STORE_DENIED'],
-    [answer('CredentialsProviderError'), 'ERR_STORE_DENIED'],
+    [answer('CredentialsProviderError'), 'ERR_STORE_DENIED'], // none found: the message says where savekit looked
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7480'), { code: 'ECONNREFUSED' }), 'ERR_STORE_UNREACHABLE'],
     [answer('ServiceUnavailable', 503), 'ERR_STORE_UNREACHABLE'],
     [answer('InvalidRange', 416), 'ERR_TRUNCATED'],
@@ -73,6 +75,25 @@ test("store answers become stable codes, naming the address and never a request'
     assert.is(mapped.code, code, String((error as Error).name));
     assert.ok(mapped.message.includes('s3://saves/vm.save'), mapped.message);
   }
+});
+
+test('with no credentials anywhere, info s3:// says none were found and where it looked (the store never asked), in well under a second', () => {
+  const home = tempDir();
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [SAVEKIT_BIN, 'info', 's3://saves/vm.save'], {
+    // Nothing of the machine's own: a bare PATH, an empty HOME, no AWS_* but a closed endpoint, and no metadata service.
+    env: { PATH: process.env.PATH, HOME: home, TMPDIR: process.env.TMPDIR, AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' },
+    encoding: 'utf8',
+  });
+  assert.is(result.status, 1, result.stderr);
+  assert.match(result.stderr, /^error\[ERR_STORE_DENIED\]: cannot read s3:\/\/saves\/vm.save: no credentials were found \(the store was not asked\)/);
+  for (const place of ['AWS_ACCESS_KEY_ID', `the profile default (AWS_PROFILE) in ${home}/.aws/credentials and ${home}/.aws/config`, 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'off: AWS_EC2_METADATA_DISABLED=true']) {
+    assert.ok(result.stderr.includes(place), `${place} is not named: ${result.stderr}`);
+  }
+  assert.ok(Date.now() - started < 10_000);
+  const named = credentialSources({ HOME: '/h', AWS_PROFILE: 'lab', AWS_SHARED_CREDENTIALS_FILE: '/etc/creds' });
+  assert.ok(named.includes('the profile lab (AWS_PROFILE) in /etc/creds and /h/.aws/config'), named);
+  assert.ok(named.includes('the EC2 instance metadata service (none answered)'), named);
 });
 
 test('recover of an object: ERR_USAGE (an object is replaced whole or not at all), the SDK not even loaded', async () => {
