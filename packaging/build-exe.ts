@@ -26,11 +26,14 @@ const STRIP: Record<Arch, { program: string; debianPackage: string }> = {
   arm64: { program: 'aarch64-linux-gnu-strip', debianPackage: 'binutils-aarch64-linux-gnu' },
 };
 
+/** A program a build needs is not on this machine (the message says which and where it comes from). */
+export class MissingTool extends Error {}
+
 function run(program: string, args: string[], missingHint: string): void {
   try {
     execFileSync(program, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${program} is needed: ${missingHint}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingTool(`${program} is needed: ${missingHint}`);
     throw error;
   }
 }
@@ -79,11 +82,31 @@ function archesOf(argv: string[]): Arch[] {
   return [arch as Arch];
 }
 
+/**
+ * Builds each of `arches` with `build`. Asked for every architecture (no --arch), one that needs
+ * a program this machine lacks is skipped with what it needs, as long as the machine's own is
+ * built; asked for one, or for the machine's own, a missing program fails the build.
+ */
+export function buildEach(arches: Arch[], askedForOne: boolean, build: (arch: Arch) => string, warn: (line: string) => void): string[] {
+  const built: string[] = [];
+  for (const arch of arches) {
+    try {
+      built.push(build(arch));
+    } catch (error) {
+      if (askedForOne || arch === hostArch() || !(error instanceof MissingTool)) throw error;
+      warn(`skipped the ${arch} executable: ${error.message} (or build it alone with npm run build:exe -- --arch ${arch})`);
+    }
+  }
+  return built;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const bundle = await bundleCli();
-  for (const arch of archesOf(process.argv.slice(2))) {
+  const argv = process.argv.slice(2);
+  buildEach(archesOf(argv), argv.includes('--arch'), (arch) => {
     const started = Date.now();
     const path = buildExecutable(arch, bundle);
     console.log(`${path} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  }
+    return path;
+  }, (line) => console.error(line));
 }

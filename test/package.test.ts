@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSample, tempDir } from './helpers/samples.js';
 import { VERSION } from '../lib/cli/command-table.js';
-import { LTS_LINES } from '../packaging/runtimes.js';
+import { LTS_LINES, hostArch } from '../packaging/runtimes.js';
+import { buildEach, MissingTool } from '../packaging/build-exe.js';
 
 const test = suite('package');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -38,6 +39,21 @@ const packed = sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destinat
 const manifest = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
 const TARBALL = join(packDir, manifest[0].filename);
 const FILES = manifest[0].files.map((f) => f.path);
+
+test('build:exe for every architecture skips one whose tools this machine lacks, says what it needs, and builds its own; asked for one, it fails', () => {
+  const other = hostArch() === 'x64' ? 'arm64' : 'x64';
+  const build = (arch: string) => {
+    if (arch === other) throw new MissingTool(`aarch64-linux-gnu-strip is needed: apt-get install binutils-aarch64-linux-gnu`);
+    return `dist/exe/savekit-linux-${arch}`;
+  };
+  const warnings: string[] = [];
+  assert.equal(buildEach(['x64', 'arm64'], false, build, (line) => warnings.push(line)), [`dist/exe/savekit-linux-${hostArch()}`]);
+  assert.equal(warnings, [`skipped the ${other} executable: aarch64-linux-gnu-strip is needed: apt-get install binutils-aarch64-linux-gnu (or build it alone with npm run build:exe -- --arch ${other})`]);
+  assert.throws(() => buildEach([other], true, build, () => undefined), /is needed/);
+  // The machine's own executable, or any other failure, is never skipped.
+  assert.throws(() => buildEach([hostArch()], false, () => { throw new MissingTool('strip is needed'); }, () => undefined), /strip is needed/);
+  assert.throws(() => buildEach([other], false, () => { throw new Error('no addon prebuild'); }, () => undefined), /no addon prebuild/);
+});
 
 test('the tarball holds the CLI, the types, the sources of the addon and its linux-x64 and linux-arm64 prebuilds, and no tests or builds', () => {
   for (const path of ['dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/codec/index.d.ts', 'native/pipe-setup.c', 'binding.gyp', 'prebuilds/linux-x64/savekit_native.napi.glibc.node', 'prebuilds/linux-arm64/savekit_native.napi.glibc.node']) {
