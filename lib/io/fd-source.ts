@@ -45,6 +45,8 @@ export const MAPPED_CHUNK_BYTES = 2 * 1024 * 1024;
 export interface Upstream {
   failure(): SaveImageError | null;
   assertComplete(): void;
+  /** The bytes it will send in all (an object's size), once known. */
+  size?(): number | null;
 }
 
 export class FdSource {
@@ -91,6 +93,14 @@ export class FdSource {
   /** Bytes in the file (when opened), or null for a pipe. */
   get size(): number | null {
     return this.stamp?.size ?? null;
+  }
+
+  /**
+   * Bytes the whole input will have, where anything says: a file's size when opened, an object's
+   * as its store named it (once the prologue is read); else null (a pipe).
+   */
+  get expectedSize(): number | null {
+    return this.stamp?.size ?? this.#upstream?.size?.() ?? null;
   }
 
   /** Bytes consumed so far. */

@@ -31,7 +31,7 @@ export async function hashImage(source: FdSource, options: DecodeHeaderOptions =
 
 /** Hashes the rest of `source`, whose prologue `image` was just read from it. */
 export async function hashPayload(source: FdSource, image: SaveImagePrologue, progress: HashProgress = {}): Promise<PayloadDigest> {
-  const expected = source.size === null ? (image.seal?.payloadLength ?? null) : source.size - image.payloadOffset;
+  const expected = source.expectedSize === null ? (image.seal?.payloadLength ?? null) : source.expectedSize - image.payloadOffset;
   source.useFileWays({ everyByte: true }); // a file mapped or copied by two threads, whichever this host does faster
   const hasher = await createPayloadHasher(source, expected);
   progress.onStart?.(expected);

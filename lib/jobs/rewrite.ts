@@ -59,7 +59,7 @@ export async function rewriteImage(params: RewriteParams): Promise<RewriteResult
     throw new SaveImageError('ERR_NOT_SEEKABLE', 'rewrite --seal to a pipe needs an input that is already sealed: the seal goes in the header, written before the payload is known (write to a file, or seal the input first)');
   }
   const payloadOffset = before.payloadOffset;
-  const expected = source.size === null ? (before.seal?.payloadLength ?? null) : source.size - payloadOffset;
+  const expected = source.expectedSize === null ? (before.seal?.payloadLength ?? null) : source.expectedSize - payloadOffset;
   const hasher = params.seal || before.seal ? await createPayloadHasher(source, expected) : null;
   params.onStart?.(expected);
 

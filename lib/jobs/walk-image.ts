@@ -101,7 +101,7 @@ async function walkPayload(source: FdSource, image: SaveImagePrologue, format: F
   if (mismatch) throw new SaveImageError('ERR_PAYLOAD_MISMATCH', `${mismatch}, at offset ${image.payloadOffset} (the format field at offset 28 says ${format})`, { offset: image.payloadOffset });
 
   const onStored = options.onPrologue?.(image) ?? undefined;
-  options.onStart?.(source.size === null ? (image.seal?.payloadLength ?? null) : source.size - image.payloadOffset);
+  options.onStart?.(source.expectedSize === null ? (image.seal?.payloadLength ?? null) : source.expectedSize - image.payloadOffset);
   const onProgress = options.onProgress;
   const walkerOptions: WalkOptions = {
     ...(options.onPage ? { onPage: options.onPage } : {}),

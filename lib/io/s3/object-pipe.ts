@@ -103,6 +103,8 @@ function errorOf(message: TransferMessage): SaveImageError | null {
 
 export interface ObjectInput {
   fd: number;
+  /** The object's size, once the store has named it (always before the pipe's first byte); null before. */
+  size(): number | null;
   /** The failure the transfer met, if any: the reason a read ended early or broke. */
   failure(): SaveImageError | null;
   /** At the end of the pipe: throws unless the whole object came through. */
@@ -115,9 +117,11 @@ export interface ObjectInput {
 /** The object, from its first byte, on the read end of a pipe. */
 export function openObjectInput(address: ObjectAddress, env: NodeJS.ProcessEnv, etag?: string): ObjectInput {
   const [readEnd, writeEnd] = makePipe();
-  const transfer = new Transfer({ mode: 'read', fd: writeEnd, address, env, ...(etag ? { etag } : {}) });
+  const size = new Float64Array(new SharedArrayBuffer(8)).fill(-1);
+  const transfer = new Transfer({ mode: 'read', fd: writeEnd, address, env, size: size.buffer as SharedArrayBuffer, ...(etag ? { etag } : {}) });
   return {
     fd: readEnd,
+    size: () => (size[0]! >= 0 ? size[0]! : null),
     failure: () => {
       const outcome = transfer.outcome();
       return outcome ? errorOf(outcome) : null;

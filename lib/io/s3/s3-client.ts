@@ -94,11 +94,12 @@ export class ObjectStore {
 
   /**
    * The object from byte `first` to `end` (exclusive; its end when not given) as a stream of
-   * chunks, then its size and ETag (pinned to `etag` when given: If-Match on every request). A
+   * chunks, then its size and ETag (pinned to `etag` when given: If-Match on every request;
+   * `onObject` hears them as soon as the first answer names them). A
    * connection lost mid-body is asked again from the byte it reached, under the same ETag, with
    * backoff (the attempts start over once bytes flow again).
    */
-  async *stream(address: ObjectAddress, first: number, etag?: string, end?: number): AsyncGenerator<Buffer, StoredObject> {
+  async *stream(address: ObjectAddress, first: number, etag?: string, end?: number, onObject?: (object: StoredObject) => void): AsyncGenerator<Buffer, StoredObject> {
     let at = first;
     let object: StoredObject | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -109,7 +110,10 @@ export class ObjectStore {
           'read',
           new this.sdk.GetObjectCommand({ Bucket: address.bucket, Key: address.key, Range: `bytes=${at}-${end === undefined ? '' : end - 1}`, ...(pinned ? { IfMatch: pinned } : {}) }),
         );
-        object ??= { size: Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? 0), etag: answer.ETag ?? '' };
+        if (object === null) {
+          object = { size: Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? 0), etag: answer.ETag ?? '' };
+          onObject?.(object);
+        }
         for await (const chunk of answer.Body ?? []) {
           at += chunk.length;
           attempt = 0;

@@ -21,6 +21,8 @@ export interface TransferWorkerData {
   env: NodeJS.ProcessEnv;
   /** read: the ETag to pin to (else the first one seen). */
   etag?: string;
+  /** read: one float64, the object's size once the store has named it (before any byte is in the pipe); -1 until then. */
+  size?: SharedArrayBuffer;
   /** write: bytes expected, to choose the part size (null: unknown). */
   sizeHint?: number | null;
 }
@@ -53,7 +55,10 @@ async function readObject(store: ObjectStore): Promise<void> {
   // One GET of the whole object, consumed as the pipe takes it (measured against ranged GETs in
   // flight: faster on Ceph, and memory is a socket's buffers, not ranges held for their turn).
   // Chunks are gathered to PIPE_WRITE_BYTES so the pipe is written in a few large writes.
-  const stream = store.stream(data.address, 0, data.etag);
+  const size = data.size ? new Float64Array(data.size) : null;
+  const stream = store.stream(data.address, 0, data.etag, undefined, (object) => {
+    if (size) size[0] = object.size;
+  });
   const batch = Buffer.allocUnsafe(PIPE_WRITE_BYTES);
   let filled = 0;
   try {

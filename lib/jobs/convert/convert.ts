@@ -66,7 +66,7 @@ async function convertFrom(params: ConvertParams, before: SaveImagePrologue, fro
   if (params.seal && !toFile) throw new SaveImageError('ERR_NOT_SEEKABLE', 'convert --seal needs OUT to be a file: the seal goes in the header, written after the payload');
 
   const inputHasher = before.seal ? await createXxh64() : null;
-  const expected = source.size === null ? (before.seal?.payloadLength ?? null) : source.size - before.payloadOffset;
+  const expected = source.expectedSize === null ? (before.seal?.payloadLength ?? null) : source.expectedSize - before.payloadOffset;
   params.onStart?.(expected);
   let progress = 0;
   // A sparse input is walked with seeks over its holes, unless a seal asks for every byte.
