@@ -112,8 +112,9 @@ export class Stage {
       process.kill(pid!, 'SIGTERM');
       await waitFor(() => !alive(pid), 20_000);
     }
-    // The old daemon's pidfile lock can outlive it by a moment ("Unable to obtain pidfile"): try again.
-    for (let attempt = 1; this.exec('libvirtd', ['-d'], { allowFail: attempt < 5 }).status !== 0; attempt++) await waitFor(() => false, 500 * attempt);
+    // The old daemon's pidfile lock can outlive it ("Unable to obtain pidfile"): try again, for
+    // up to 20 s (5 s was once too short, after the stage's 4.5 GiB memory pairs).
+    for (let attempt = 1; this.exec('libvirtd', ['-d'], { allowFail: attempt < 10 }).status !== 0; attempt++) await waitFor(() => false, Math.min(500 * attempt, 3000));
     if (!(await waitFor(() => alive(this.#pid('libvirtd')) && this.virsh('version').status === 0, 30_000))) throw new Error(`${this.label}: libvirtd did not start`);
     this.started.push(this.#pid('libvirtd')!);
   }
