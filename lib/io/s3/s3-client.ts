@@ -35,6 +35,8 @@ export class ObjectStore {
   private constructor(
     readonly sdk: Sdk,
     readonly client: Client,
+    /** The environment the client was made from (an error names where it looked for credentials). */
+    readonly env: NodeJS.ProcessEnv,
   ) {}
 
   /** A client from the environment's configuration; us-east-1 when nothing names a region. */
@@ -55,7 +57,7 @@ export class ObjectStore {
       client.destroy();
       client = new sdk.S3Client({ ...config, region: 'us-east-1' }); // a Ceph or MinIO endpoint needs none
     }
-    return new ObjectStore(sdk, client);
+    return new ObjectStore(sdk, client, env);
   }
 
   close(): void {
@@ -66,7 +68,7 @@ export class ObjectStore {
     try {
       return (await this.client.send(command as never)) as T; // each command's own output type is named by the caller
     } catch (error) {
-      throw storeError(error, address, action);
+      throw storeError(error, address, action, this.env);
     }
   }
 
@@ -124,7 +126,7 @@ export class ObjectStore {
         return object;
       } catch (error) {
         if (SaveImageError.is(error) && error.code === 'ERR_TRUNCATED' && object === null) return await this.head(address, etag); // starts past the end
-        if (!isTransient(error) || attempt >= READ_ATTEMPTS) throw storeError(error, address, 'read');
+        if (!isTransient(error) || attempt >= READ_ATTEMPTS) throw storeError(error, address, 'read', this.env);
         await pauseBefore(attempt + 1);
       }
     }

@@ -11,8 +11,8 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** The SaveImageError for what the SDK threw (a SaveImageError passes through as it is). */
-export function storeError(error: unknown, address: ObjectAddress, action: string): SaveImageError {
+/** The SaveImageError for what the SDK threw (a SaveImageError passes through as it is); `env` is the one the client was made from. */
+export function storeError(error: unknown, address: ObjectAddress, action: string, env: NodeJS.ProcessEnv = {}): SaveImageError {
   if (SaveImageError.is(error)) return error;
   const sdk = error as SdkError;
   const status = sdk.$metadata?.httpStatusCode;
@@ -26,7 +26,7 @@ export function storeError(error: unknown, address: ObjectAddress, action: strin
     return new SaveImageError('ERR_OBJECT_NOT_FOUND', `cannot ${where}: no such object (${name === 'NotFound' || name === 'Error' ? '404' : name})`, { cause: error });
   }
   if (name === 'CredentialsProviderError') {
-    return new SaveImageError('ERR_STORE_DENIED', `cannot ${where}: no credentials were found (the store was not asked); savekit looked where the AWS CLI does: ${credentialSources(process.env)}`, { cause: error });
+    return new SaveImageError('ERR_STORE_DENIED', `cannot ${where}: no credentials were found (the store was not asked); savekit looked where the AWS CLI does: ${credentialSources(env)}`, { cause: error });
   }
   if (status === 403 || status === 401 || /AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken/.test(name)) {
     return new SaveImageError('ERR_STORE_DENIED', `cannot ${where}: the store refused the credentials (${name}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE`, { cause: error });
